@@ -1,0 +1,40 @@
+/** Weight-mapping helpers shared by the family converters. */
+import type { WeightStore } from '../load/weights';
+import { transpose2d, type HostTensor } from '../tensor';
+import type { Linear, Norm } from './types';
+
+const optional = (w: WeightStore, name: string): HostTensor | undefined => (w.has(name) ? w.get(name) : undefined);
+
+/** A torch nn.Linear (weight [out, in]) turned into our [in, out] orientation. */
+export function torchLinear(w: WeightStore, prefix: string): Linear {
+  return { weight: transpose2d(w.get(`${prefix}.weight`)), bias: optional(w, `${prefix}.bias`) };
+}
+
+/** GPT-2's Conv1D already stores weight as [in, out]. */
+export function conv1d(w: WeightStore, prefix: string): Linear {
+  return { weight: w.get(`${prefix}.weight`), bias: optional(w, `${prefix}.bias`) };
+}
+
+export function normWeights(w: WeightStore, prefix: string): Norm {
+  return { weight: w.get(`${prefix}.weight`), bias: optional(w, `${prefix}.bias`) };
+}
+
+/** Columns [start, end) of a [rows, cols] matrix. */
+export function sliceCols(t: HostTensor, start: number, end: number): HostTensor {
+  const [rows, cols] = t.shape;
+  const width = end - start;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(t.data.subarray(r * cols + start, r * cols + end), r * width);
+  return { data: out, shape: [rows, width] };
+}
+
+/** Elements [start, end) of a vector. */
+export function sliceVec(t: HostTensor, start: number, end: number): HostTensor {
+  return { data: t.data.slice(start, end), shape: [end - start] };
+}
+
+/** The output embedding: a separate lm_head when present, else the tied input embedding. */
+export function unembedding(w: WeightStore, tied: boolean, embed: HostTensor, head = 'lm_head'): Linear {
+  if (!tied && w.has(`${head}.weight`)) return torchLinear(w, head);
+  return { weight: transpose2d(embed), bias: optional(w, `${head}.bias`) };
+}

@@ -1,0 +1,58 @@
+/**
+ * Hook names: the one naming scheme for every tensor the graph can expose, shared by
+ * the graph builder, the runtime, the CLI and the extension. TransformerLens names
+ * are accepted as aliases so exported activations drop into existing Python code.
+ */
+
+export type LayerHookKind = 'resid_pre' | 'resid_mid' | 'resid_post' | 'attn.out' | 'mlp.in' | 'mlp.coeff' | 'mlp.out';
+
+export const LAYER_HOOKS: readonly LayerHookKind[] = ['resid_pre', 'resid_mid', 'resid_post', 'attn.out', 'mlp.in', 'mlp.coeff', 'mlp.out'];
+
+export const hookName = (layer: number, kind: LayerHookKind): string => `blocks.${layer}.${kind}`;
+
+export const FINAL_NORM = 'final_norm';
+export const LOGITS = 'logits';
+
+export function allHookNames(nLayers: number): string[] {
+  const names: string[] = [];
+  for (let l = 0; l < nLayers; l++) for (const k of LAYER_HOOKS) names.push(hookName(l, k));
+  names.push(FINAL_NORM, LOGITS);
+  return names;
+}
+
+const TL_ALIASES: Record<string, LayerHookKind> = {
+  hook_resid_pre: 'resid_pre',
+  hook_resid_mid: 'resid_mid',
+  hook_resid_post: 'resid_post',
+  hook_attn_out: 'attn.out',
+  'ln2.hook_normalized': 'mlp.in',
+  'mlp.hook_post': 'mlp.coeff',
+  hook_mlp_out: 'mlp.out',
+};
+
+/** Maps a TransformerLens hook name to ours; other names pass through unchanged. */
+export function canonicalHookName(name: string): string {
+  if (name === 'ln_final.hook_normalized') return FINAL_NORM;
+  const m = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  if (m && m[2] in TL_ALIASES) return hookName(Number(m[1]), TL_ALIASES[m[2]]);
+  return name;
+}
+
+/**
+ * Expands comma-separated patterns (`*` matches any run of characters, e.g.
+ * `blocks.*.mlp.coeff`) against the hooks a model has. Unknown names are an error
+ * that lists what exists, rather than an empty result.
+ */
+export function selectHooks(patterns: string, available: readonly string[]): string[] {
+  const chosen = new Set<string>();
+  for (const raw of patterns.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const p = canonicalHookName(raw);
+    const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+    const hits = available.filter((h) => re.test(h));
+    if (hits.length === 0) {
+      throw new Error(`no hook matches "${raw}"; hooks are blocks.{layer}.{${LAYER_HOOKS.join(',')}}, ${FINAL_NORM}, ${LOGITS}`);
+    }
+    hits.forEach((h) => chosen.add(h));
+  }
+  return available.filter((h) => chosen.has(h));
+}

@@ -1,0 +1,56 @@
+/**
+ * Opens a Hugging Face model directory: config.json plus model.safetensors or the
+ * shards listed in model.safetensors.index.json.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SafetensorsFile, SafetensorsWeightStore } from './safetensors';
+import type { WeightStore } from './weights';
+
+export interface Checkpoint {
+  dir: string;
+  config: Record<string, unknown>;
+  weights: WeightStore;
+  /** The files whose contents define the model (for cache keys). */
+  files: string[];
+}
+
+function readJson(file: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`${what} not found: ${file}`);
+  }
+  try {
+    const v = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v;
+  } catch (e) {
+    throw new Error(`${what} is not valid JSON (${file}): ${(e as Error).message}`);
+  }
+}
+
+export function weightFiles(dir: string): string[] {
+  const index = path.join(dir, 'model.safetensors.index.json');
+  if (fs.existsSync(index)) {
+    const map = readJson(index, 'safetensors index').weight_map;
+    if (typeof map !== 'object' || map === null) throw new Error(`${index}: no "weight_map"`);
+    const shards = [...new Set(Object.values(map as Record<string, string>))].sort();
+    for (const s of shards) {
+      if (!fs.existsSync(path.join(dir, s))) throw new Error(`missing shard ${s} listed in ${index}`);
+    }
+    return shards.map((s) => path.join(dir, s));
+  }
+  const single = path.join(dir, 'model.safetensors');
+  if (!fs.existsSync(single)) throw new Error(`${dir}: no model.safetensors or model.safetensors.index.json`);
+  return [single];
+}
+
+export function openCheckpoint(dir: string): Checkpoint {
+  const configFile = path.join(dir, 'config.json');
+  const config = readJson(configFile, 'config.json');
+  const files = weightFiles(dir);
+  const weights = new SafetensorsWeightStore(files.map((f) => SafetensorsFile.open(f)));
+  return { dir, config, weights, files: [configFile, ...files] };
+}

@@ -1,0 +1,104 @@
+/**
+ * The only module that imports onnxruntime: sessions over built graphs, runs that fetch
+ * just the hooks asked for, and interventions turned into the graph's patch inputs.
+ */
+import * as ort from 'onnxruntime-node';
+import { patchInputs } from '../graph/blocks';
+import { INPUT_IDS } from '../graph/transformer';
+
+/** Set a memory coefficient to `value`, or multiply it by `value`. */
+export interface Intervention {
+  layer: number;
+  key: number;
+  mode: 'set' | 'scale';
+  value: number;
+  /** Positions to patch; all positions when omitted. */
+  positions?: number[];
+}
+
+export interface HookTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface SessionOptions {
+  /** Intra-op threads; 0 lets onnxruntime choose. */
+  threads?: number;
+}
+
+export class ModelSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly nLayers: number,
+  ) {}
+
+  static async create(model: Uint8Array | string, nLayers: number, opts: SessionOptions = {}): Promise<ModelSession> {
+    const options: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: opts.threads ?? 0,
+      interOpNumThreads: 1,
+      logSeverityLevel: 3,
+    };
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    return new ModelSession(session, nLayers);
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /**
+   * Runs a batch of equally long sequences. Shorter sequences may be right-padded by
+   * the caller: attention is causal, so padding never changes earlier positions.
+   */
+  async run(ids: number[][], hooks: readonly string[], interventions: readonly Intervention[] = []): Promise<Map<string, HookTensor>> {
+    const batch = ids.length;
+    const seq = ids[0]?.length ?? 0;
+    if (batch === 0 || seq === 0) throw new Error('run: no tokens to run');
+    if (ids.some((row) => row.length !== seq)) throw new Error('run: sequences in a batch must have equal length (pad them)');
+    const flat = new BigInt64Array(batch * seq);
+    ids.forEach((row, b) => row.forEach((id, t) => (flat[b * seq + t] = BigInt(id))));
+    const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]) };
+    Object.assign(feeds, this.patchFeeds(batch, seq, interventions));
+    const out = await this.session.run(feeds, [...hooks]);
+    const result = new Map<string, HookTensor>();
+    for (const name of hooks) {
+      const t = out[name];
+      result.set(name, { data: t.data as Float32Array, dims: t.dims.slice() });
+    }
+    return result;
+  }
+
+  /** One (index, scale, shift) triple per layer; entries hitting one slot compose in order. */
+  private patchFeeds(batch: number, seq: number, interventions: readonly Intervention[]): Record<string, ort.Tensor> {
+    const perLayer = Array.from({ length: this.nLayers }, () => new Map<string, { b: number; t: number; key: number; scale: number; shift: number }>());
+    for (const iv of interventions) {
+      if (!(iv.layer >= 0 && iv.layer < this.nLayers)) throw new Error(`intervention: layer ${iv.layer} is outside 0..${this.nLayers - 1}`);
+      const positions = iv.positions ?? Array.from({ length: seq }, (_, t) => t);
+      for (const t of positions) {
+        if (!(t >= 0 && t < seq)) throw new Error(`intervention: position ${t} is outside 0..${seq - 1}`);
+        for (let b = 0; b < batch; b++) {
+          const slot = `${b}:${t}:${iv.key}`;
+          const prev = perLayer[iv.layer].get(slot) ?? { b, t, key: iv.key, scale: 1, shift: 0 };
+          // compose: new(c) = iv(prev(c))
+          const next = iv.mode === 'set' ? { scale: 0, shift: iv.value } : { scale: prev.scale * iv.value, shift: prev.shift * iv.value };
+          perLayer[iv.layer].set(slot, { ...prev, ...next });
+        }
+      }
+    }
+    const feeds: Record<string, ort.Tensor> = {};
+    perLayer.forEach((slots, layer) => {
+      const rows = [...slots.values()];
+      const names = patchInputs(layer);
+      feeds[names.index] = new ort.Tensor('int64', BigInt64Array.from(rows.flatMap((r) => [BigInt(r.b), BigInt(r.t), BigInt(r.key)])), [rows.length, 3]);
+      feeds[names.scale] = new ort.Tensor('float32', Float32Array.from(rows.map((r) => r.scale)), [rows.length]);
+      feeds[names.shift] = new ort.Tensor('float32', Float32Array.from(rows.map((r) => r.shift)), [rows.length]);
+    });
+    return feeds;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
