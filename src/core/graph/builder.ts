@@ -72,7 +72,8 @@ export class GraphBuilder {
     return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }
 
-  serialize(producer: string): Uint8Array {
+  /** The ONNX model as byte pieces in order; weights are referenced, not copied. */
+  serialize(producer: string): Uint8Array[] {
     return encodeModel(this.graph(), [{ domain: '', version: OPSET }], producer);
   }
 }

@@ -109,7 +109,8 @@ function encodeValueInfo(v: ValueInfo): ProtoWriter {
   return new ProtoWriter().string(1, v.name).message(2, type);
 }
 
-export function encodeModel(graph: OnnxGraph, opsets: OpsetImport[], producer: string): Uint8Array {
+/** The serialised ModelProto as pieces in order (join them, or stream them to a file). */
+export function encodeModel(graph: OnnxGraph, opsets: OpsetImport[], producer: string): Uint8Array[] {
   const g = new ProtoWriter();
   for (const n of graph.nodes) g.message(1, encodeNode(n));
   g.string(2, graph.name);
@@ -120,5 +121,5 @@ export function encodeModel(graph: OnnxGraph, opsets: OpsetImport[], producer: s
   const m = new ProtoWriter().int(1, IR_VERSION).string(2, producer);
   for (const o of opsets) m.message(8, new ProtoWriter().string(1, o.domain).int(2, o.version));
   m.message(7, g);
-  return m.toBytes();
+  return m.chunks();
 }

@@ -97,11 +97,16 @@ export class ProtoWriter {
     return this.bytes(field, b);
   }
 
-  toBytes(): Uint8Array {
+  /** The encoded message as consecutive pieces, for streaming to a file without joining. */
+  chunks(): Uint8Array[] {
     this.flushScratch();
-    const out = new Uint8Array(this.byteLength);
+    return this.parts;
+  }
+
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(this.length);
     let offset = 0;
-    for (const p of this.parts) {
+    for (const p of this.chunks()) {
       out.set(p, offset);
       offset += p.byteLength;
     }

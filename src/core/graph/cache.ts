@@ -1,0 +1,48 @@
+/**
+ * On-disk cache of built graphs, keyed by the checkpoint's content and the builder
+ * version, so a second load skips conversion and serialisation.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Bump whenever the graph a checkpoint produces changes. */
+export const BUILDER_VERSION = 'ffn-lens-graph-1';
+
+export function defaultCacheDir(): string {
+  if (process.env.FFN_LENS_CACHE) return process.env.FFN_LENS_CACHE;
+  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  return path.join(base, 'ffn-lens');
+}
+
+export function checkpointHash(parts: Uint8Array[]): string {
+  const h = createHash('sha256').update(BUILDER_VERSION);
+  for (const p of parts) h.update(p);
+  return h.digest('hex').slice(0, 32);
+}
+
+export const graphCachePath = (cacheDir: string, hash: string): string => path.join(cacheDir, 'graphs', `${hash}.onnx`);
+
+/**
+ * Writes via a temporary file and a rename, so a crash or a full disk never leaves a
+ * truncated graph that a later load would trust. Returns false (and writes nothing)
+ * when the cache cannot be written: caching is an optimisation, not a requirement.
+ */
+export function writeAtomic(file: string, chunks: readonly Uint8Array[]): boolean {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const c of chunks) fs.writeSync(fd, c);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    return true;
+  } catch {
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * A loaded model: tokenizer, instrumented onnxruntime session and access to the
+ * weights analyses need (keys, values, output embedding) without running anything.
+ */
+import * as fs from 'node:fs';
+import { familyFor } from './arch/registry';
+import type { ArchFamily, CanonicalModel, Linear, ModelConfig, Norm } from './arch/types';
+import { BUILDER_VERSION, checkpointHash, defaultCacheDir, graphCachePath, writeAtomic } from './graph/cache';
+import { buildTransformerGraph } from './graph/transformer';
+import { allHookNames } from './hooks';
+import { openCheckpoint } from './load/checkpoint';
+import type { DownloadProgress } from './load/hub';
+import { loadLlama2c } from './load/llama2c';
+import { resolveModel, type ModelSource } from './load/resolve';
+import type { WeightStore } from './load/weights';
+import { ModelSession, type HookTensor, type Intervention } from './runtime/session';
+import { transpose2d, type HostTensor } from './tensor';
+import { HfTokenizer } from './tokenize/hf';
+import { Llama2cTokenizer } from './tokenize/llama2c';
+import type { Tokenizer } from './tokenize/types';
+
+export interface ModelInfo {
+  name: string;
+  family: string;
+  modelType: string;
+  nLayers: number;
+  dModel: number;
+  dFf: number;
+  nHeads: number;
+  vocabSize: number;
+  contextSize: number;
+  /** Content hash of the checkpoint and graph builder: identifies the model in caches and indexes. */
+  hash: string;
+  source: string;
+}
+
+export interface LoadProgress {
+  stage: 'download' | 'read' | 'build' | 'session' | 'ready';
+  message: string;
+  fraction?: number;
+}
+
+export interface LoadOptions {
+  /** Where built graphs and hub downloads are kept (default ~/.cache/ffn-lens). */
+  cacheDir?: string;
+  /** Skip the graph cache (always build). */
+  noCache?: boolean;
+  threads?: number;
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+interface OpenedCheckpoint {
+  raw: Record<string, unknown>;
+  weights: WeightStore;
+  tokenizer: (vocabSize: number) => Promise<Tokenizer>;
+  files: string[];
+}
+
+function openSource(src: ModelSource): OpenedCheckpoint {
+  if (src.kind === 'llama2c') {
+    const { config, weights } = loadLlama2c(src.file);
+    return { raw: config, weights, files: [src.file], tokenizer: async (n) => Llama2cTokenizer.fromFile(src.tokenizer, n) };
+  }
+  const ck = openCheckpoint(src.dir);
+  return { raw: ck.config, weights: ck.weights, files: ck.files, tokenizer: (n) => HfTokenizer.fromDirectory(src.dir, n) };
+}
+
+export class Model {
+  private canonicalCache?: CanonicalModel;
+
+  private constructor(
+    readonly info: ModelInfo,
+    readonly config: ModelConfig,
+    readonly tokenizer: Tokenizer,
+    private readonly session: ModelSession,
+    private readonly family: ArchFamily,
+    private readonly raw: Record<string, unknown>,
+    private readonly weights: WeightStore,
+  ) {}
+
+  static async load(spec: string, opts: LoadOptions = {}): Promise<Model> {
+    const cacheDir = opts.cacheDir ?? defaultCacheDir();
+    const progress = opts.onProgress ?? (() => {});
+    const onDownload = (p: DownloadProgress) =>
+      progress({ stage: 'download', message: `downloading ${p.file}`, fraction: p.total ? p.loaded / p.total : undefined });
+    const src = await resolveModel(spec, { cacheDir, onDownload, signal: opts.signal });
+
+    progress({ stage: 'read', message: `reading ${src.name}` });
+    const opened = openSource(src);
+    const family = familyFor(opened.raw.model_type);
+    const config = family.parseConfig(opened.raw);
+    const hash = checkpointHash(opened.files.map((f) => fs.readFileSync(f)));
+    const tokenizer = await opened.tokenizer(config.vocabSize);
+    opts.signal?.throwIfAborted();
+
+    const cached = graphCachePath(cacheDir, hash);
+    let session: ModelSession | undefined;
+    if (!opts.noCache && fs.existsSync(cached)) {
+      progress({ stage: 'session', message: 'loading the cached graph' });
+      // a damaged cache entry is rebuilt rather than reported
+      session = await ModelSession.create(cached, config.nLayers, { threads: opts.threads }).catch(() => {
+        fs.rmSync(cached, { force: true });
+        return undefined;
+      });
+    }
+    if (!session) {
+      progress({ stage: 'build', message: 'building the instrumented graph' });
+      // The fp32 weights and the serialised graph are not kept: onnxruntime holds its own
+      // copy, and handing it the cached file lets both be collected before it allocates.
+      let chunks: Uint8Array[] | undefined = buildTransformerGraph(family.convert(config, opened.raw, opened.weights)).serialize(BUILDER_VERSION);
+      const graph = !opts.noCache && writeAtomic(cached, chunks) ? cached : Buffer.concat(chunks);
+      chunks = undefined;
+      opts.signal?.throwIfAborted();
+      progress({ stage: 'session', message: 'creating the onnxruntime session' });
+      session = await ModelSession.create(graph, config.nLayers, { threads: opts.threads });
+    }
+    const info: ModelInfo = {
+      name: src.name,
+      family: config.family,
+      modelType: config.modelType,
+      nLayers: config.nLayers,
+      dModel: config.dModel,
+      dFf: config.dFf,
+      nHeads: config.nHeads,
+      vocabSize: config.vocabSize,
+      contextSize: config.contextSize,
+      hash,
+      source: src.kind === 'hf' ? src.dir : src.file,
+    };
+    progress({ stage: 'ready', message: `${src.name} ready` });
+    return new Model(info, config, tokenizer, session, family, opened.raw, opened.weights);
+  }
+
+  /** Every hook this model's graph exposes. */
+  get hookNames(): string[] {
+    return allHookNames(this.config.nLayers);
+  }
+
+  /**
+   * Runs a batch of token-id sequences of equal length and returns the requested hooks,
+   * each [batch, seq, …]. Only the requested hooks are computed and copied out.
+   */
+  async run(ids: number[][], hooks: readonly string[], interventions: readonly Intervention[] = []): Promise<Map<string, HookTensor>> {
+    const seq = ids[0]?.length ?? 0;
+    if (seq > this.config.contextSize) throw new Error(`${seq} tokens exceed the model's context of ${this.config.contextSize}`);
+    for (const row of ids) {
+      for (const id of row) if (!(Number.isInteger(id) && id >= 0 && id < this.config.vocabSize)) throw new Error(`token id ${id} is outside the vocabulary (0..${this.config.vocabSize - 1})`);
+    }
+    for (const iv of interventions) {
+      if (!(Number.isInteger(iv.key) && iv.key >= 0 && iv.key < this.config.dFf)) throw new Error(`intervention: key ${iv.key} is outside 0..${this.config.dFf - 1}`);
+    }
+    return this.session.run(ids, hooks, interventions);
+  }
+
+  /** The model in canonical orientation, converted on first use (analyses need it, inference does not). */
+  canonical(): CanonicalModel {
+    this.canonicalCache ??= this.family.convert(this.config, this.raw, this.weights);
+    return this.canonicalCache;
+  }
+
+  /** Key matrix of a layer, [d_ff, d_model]: row i is key i (the up projection for gated FFNs). */
+  keys(layer: number): HostTensor {
+    return transpose2d(this.block(layer).up.weight);
+  }
+
+  /** Value matrix of a layer, [d_ff, d_model]: row i is memory i's value vector. */
+  values(layer: number): HostTensor {
+    return this.block(layer).down.weight;
+  }
+
+  /** Output embedding E as [d_model, vocab] plus optional bias. */
+  unembed(): Linear {
+    return this.canonical().unembed;
+  }
+
+  finalNorm(): Norm {
+    return this.canonical().finalNorm;
+  }
+
+  private block(layer: number) {
+    const b = this.canonical().blocks[layer];
+    if (!b) throw new Error(`layer ${layer} is outside 0..${this.config.nLayers - 1}`);
+    return b;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+}
