@@ -12,11 +12,16 @@ export const hookName = (layer: number, kind: LayerHookKind): string => `blocks.
 
 export const FINAL_NORM = 'final_norm';
 export const LOGITS = 'logits';
+/** Softmax top-k of the logits, computed in the graph: [batch, seq, PREDICTION_K]. */
+export const PREDICTION_PROBS = 'predictions.probs';
+/** Token ids of PREDICTION_PROBS, as floats (exact below 2^24). */
+export const PREDICTION_IDS = 'predictions.ids';
+export const PREDICTION_K = 20;
 
 export function allHookNames(nLayers: number): string[] {
   const names: string[] = [];
   for (let l = 0; l < nLayers; l++) for (const k of LAYER_HOOKS) names.push(hookName(l, k));
-  names.push(FINAL_NORM, LOGITS);
+  names.push(FINAL_NORM, LOGITS, PREDICTION_PROBS, PREDICTION_IDS);
   return names;
 }
 
@@ -50,7 +55,7 @@ export function selectHooks(patterns: string, available: readonly string[]): str
     const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
     const hits = available.filter((h) => re.test(h));
     if (hits.length === 0) {
-      throw new Error(`no hook matches "${raw}"; hooks are blocks.{layer}.{${LAYER_HOOKS.join(',')}}, ${FINAL_NORM}, ${LOGITS}`);
+      throw new Error(`no hook matches "${raw}"; hooks are blocks.{layer}.{${LAYER_HOOKS.join(',')}}, ${FINAL_NORM}, ${LOGITS}, ${PREDICTION_PROBS}, ${PREDICTION_IDS}`);
     }
     hits.forEach((h) => chosen.add(h));
   }

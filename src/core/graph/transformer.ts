@@ -3,7 +3,7 @@
  * every hook out, with coefficient-patch inputs on every FFN.
  */
 import type { CanonicalModel, ModelConfig } from '../arch/types';
-import { FINAL_NORM, LOGITS } from '../hooks';
+import { FINAL_NORM, LOGITS, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hooks';
 import { DataType } from '../onnx/model';
 import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder } from './builder';
@@ -59,6 +59,12 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
     x = block(g, cfg, l, x, w, shared);
   });
   const final = g.hook(FINAL_NORM, norm(g, cfg, x, model.finalNorm, 'final_norm'));
-  g.hook(LOGITS, linear(g, final, model.unembed, 'unembed'));
+  const logits = g.hook(LOGITS, linear(g, final, model.unembed, 'unembed'));
+  // Top predictions in the graph: a softmax over the vocabulary at every position is
+  // the most expensive loop a caller would otherwise write in JavaScript.
+  const probs = g.op('Softmax', [logits], { axis: -1 });
+  const [topProbs, topIds] = g.opMulti('TopK', [probs, g.constInt([PREDICTION_K])], 2, { axis: -1, largest: 1, sorted: 1 });
+  g.hook(PREDICTION_PROBS, topProbs);
+  g.hook(PREDICTION_IDS, g.op('Cast', [topIds], { to: DataType.FLOAT }));
   return g;
 }

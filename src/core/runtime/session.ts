@@ -26,12 +26,16 @@ export interface SessionOptions {
   threads?: number;
 }
 
+/** Feeds for a generic graph: fp32 tensors, or int64 vectors. */
+export type Feed = { data: Float32Array; shape: number[] } | BigInt64Array;
+
 export class ModelSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly nLayers: number,
   ) {}
 
+  /** A session over a graph; `nLayers` is the number of FFN patch-input triples it has. */
   static async create(model: Uint8Array | string, nLayers: number, opts: SessionOptions = {}): Promise<ModelSession> {
     const options: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
@@ -42,6 +46,25 @@ export class ModelSession {
     };
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     return new ModelSession(session, nLayers);
+  }
+
+  /** Runs a graph that is not a transformer (e.g. the vocabulary projection). */
+  async runFeeds(feeds: Record<string, Feed>, outputs: readonly string[]): Promise<Map<string, HookTensor>> {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(feeds)) {
+      tensors[name] = f instanceof BigInt64Array ? new ort.Tensor('int64', f, [f.length]) : new ort.Tensor('float32', f.data, f.shape);
+    }
+    return this.fetch(tensors, outputs);
+  }
+
+  private async fetch(feeds: Record<string, ort.Tensor>, outputs: readonly string[]): Promise<Map<string, HookTensor>> {
+    const out = await this.session.run(feeds, [...outputs]);
+    const result = new Map<string, HookTensor>();
+    for (const name of outputs) {
+      const t = out[name];
+      result.set(name, { data: t.data as Float32Array, dims: t.dims.slice() });
+    }
+    return result;
   }
 
   get outputNames(): readonly string[] {
@@ -61,13 +84,7 @@ export class ModelSession {
     ids.forEach((row, b) => row.forEach((id, t) => (flat[b * seq + t] = BigInt(id))));
     const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]) };
     Object.assign(feeds, this.patchFeeds(batch, seq, interventions));
-    const out = await this.session.run(feeds, [...hooks]);
-    const result = new Map<string, HookTensor>();
-    for (const name of hooks) {
-      const t = out[name];
-      result.set(name, { data: t.data as Float32Array, dims: t.dims.slice() });
-    }
-    return result;
+    return this.fetch(feeds, hooks);
   }
 
   /** One (index, scale, shift) triple per layer; entries hitting one slot compose in order. */

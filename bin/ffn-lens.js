@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The CLI bundle is built by `npm run build` (scripts/build.mjs) into dist/cli.js.
+require('../dist/cli.js');

@@ -1,0 +1,42 @@
+/** `ffn-lens activations`: hook tensors of a text written to safetensors, for Python. */
+import * as fs from 'node:fs';
+import { encodeSafetensors, selectHooks, tokensFor } from '../../core';
+import { inputText, parse, UsageError } from '../args';
+import { loadFromArgs, modelOptions } from '../load';
+
+export const usage = 'activations --model M (--text T | --file F) --hooks PATTERN[,PATTERN…] --out F.safetensors';
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    ...modelOptions,
+    text: { type: 'string', short: 't' },
+    file: { type: 'string', short: 'f' },
+    hooks: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+  });
+  const text = inputText(values);
+  if (!values.hooks) throw new UsageError('--hooks is required, e.g. --hooks "blocks.*.mlp.coeff"');
+  if (!values.out) throw new UsageError('--out F.safetensors is required');
+  const model = await loadFromArgs(values);
+  try {
+    const hooks = selectHooks(values.hooks as string, model.hookNames);
+    const tokens = tokensFor(model, text);
+    const ids = tokens.map((t) => t.id);
+    const out = await model.run([ids], hooks);
+    // the batch dimension is dropped: one text, [T, …] per hook, as the reference files store them
+    const tensors = hooks.map((name) => ({ name, shape: out.get(name)!.dims.slice(1), data: out.get(name)!.data }));
+    tensors.push({ name: 'input_ids', shape: [ids.length], data: Float32Array.from(ids) });
+    const bytes = encodeSafetensors(tensors, { model: model.info.name, model_hash: model.info.hash, hooks: hooks.join(',') });
+    const tmp = `${values.out}.tmp-${process.pid}`;
+    try {
+      fs.writeFileSync(tmp, bytes);
+      fs.renameSync(tmp, values.out as string);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw new Error(`cannot write ${String(values.out)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    process.stderr.write(`wrote ${hooks.length} hooks × ${ids.length} tokens to ${String(values.out)}\n`);
+  } finally {
+    await model.dispose();
+  }
+}

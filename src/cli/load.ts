@@ -1,0 +1,30 @@
+/** Loading the --model argument with progress on stderr. */
+import { loadModel, type Model } from '../core';
+import { defaultModelSpec } from '../core/shared';
+
+export async function loadFromArgs(values: Record<string, unknown>, signal?: AbortSignal): Promise<Model> {
+  const spec = (values.model as string | undefined) ?? defaultModelSpec();
+  const quiet = Boolean(values.quiet);
+  let last = '';
+  return loadModel(spec, {
+    cacheDir: values.cache as string | undefined,
+    threads: values.threads === undefined ? undefined : Number(values.threads),
+    signal,
+    onProgress: (p) => {
+      if (quiet) return;
+      const line = p.fraction === undefined ? p.message : `${p.message} ${(100 * p.fraction).toFixed(0)}%`;
+      if (line === last) return;
+      // a terminal gets one updating line; a log gets one line per stage
+      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}${p.stage === 'ready' ? '\n' : ''}`);
+      else if (p.fraction === undefined || p.fraction === 1) process.stderr.write(line + '\n');
+      last = line;
+    },
+  });
+}
+
+export const modelOptions = {
+  model: { type: 'string', short: 'm' },
+  cache: { type: 'string' },
+  threads: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;

@@ -1,0 +1,45 @@
+/** ffn-lens: the command-line shell over the core. */
+import { UsageError } from './args';
+import * as activations from './commands/activations';
+import * as inspect from './commands/inspect';
+
+interface Command {
+  usage: string;
+  run(argv: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = { inspect, activations };
+
+function help(): string {
+  return ['usage: ffn-lens <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  ffn-lens ${c.usage}`), '', 'Models: a Hugging Face directory, a llama2.c .bin file, or a hub id (default: ../shared/models/gpt2-books when present).'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`ffn-lens: unknown command "${name}"\n\n${help()}\n`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`ffn-lens ${name}: ${e.message}\nusage: ffn-lens ${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`ffn-lens ${name}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

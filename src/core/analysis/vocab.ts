@@ -1,0 +1,89 @@
+/**
+ * Projection of d_model vectors into the vocabulary (logit lens): p = softmax(x·E), or
+ * softmax(norm(x)·E) through the final norm. Runs as a small onnxruntime graph of its
+ * own, built on first use, so decoding thousands of value vectors is one batched call.
+ */
+import type { ModelConfig } from '../arch/types';
+import { norm as normBlock } from '../graph/blocks';
+import { GraphBuilder } from '../graph/builder';
+import type { Model } from '../model';
+import { DataType } from '../onnx/model';
+import { ModelSession } from '../runtime/session';
+import type { HostTensor } from '../tensor';
+
+export interface VocabTop {
+  ids: Int32Array;
+  probs: Float32Array;
+  /** k per row. */
+  k: number;
+}
+
+export interface Projection {
+  top: VocabTop;
+  bottom?: VocabTop;
+  /** Largest probability per row. */
+  maxProb: Float32Array;
+}
+
+const INPUT = 'x';
+const K_INPUT = 'k';
+
+function projectionGraph(model: Model): GraphBuilder {
+  const cfg: ModelConfig = model.config;
+  const g = new GraphBuilder('ffn-lens:vocab');
+  const x = g.input(INPUT, DataType.FLOAT, ['n', cfg.dModel]);
+  const k = g.input(K_INPUT, DataType.INT64, [1]);
+  const unembed = model.unembed();
+  const e = g.weight('unembed.weight', unembed.weight);
+  const bias = unembed.bias && g.weight('unembed.bias', unembed.bias);
+  for (const mode of ['raw', 'normed'] as const) {
+    const input = mode === 'raw' ? x : normBlock(g, cfg, x, model.finalNorm(), 'final_norm');
+    let scores = g.op('MatMul', [input, e]);
+    if (bias) scores = g.op('Add', [scores, bias]);
+    const probs = g.op('Softmax', [scores], { axis: -1 });
+    for (const largest of [1, 0]) {
+      const [p, ids] = g.opMulti('TopK', [probs, k], 2, { axis: -1, largest, sorted: 1 });
+      const side = largest ? 'top' : 'bottom';
+      g.hook(`${mode}.${side}.probs`, p);
+      g.hook(`${mode}.${side}.ids`, g.op('Cast', [ids], { to: DataType.FLOAT }));
+    }
+  }
+  return g;
+}
+
+const projectors = new WeakMap<Model, Promise<VocabProjector>>();
+
+export class VocabProjector {
+  private constructor(private readonly session: ModelSession, private readonly dModel: number) {}
+
+  /** The projector of a model, created once per model. */
+  static for(model: Model): Promise<VocabProjector> {
+    let p = projectors.get(model);
+    if (!p) {
+      p = ModelSession.create(Buffer.concat(projectionGraph(model).serialize('ffn-lens')), 0).then((s) => new VocabProjector(s, model.config.dModel));
+      projectors.set(model, p);
+    }
+    return p;
+  }
+
+  /**
+   * Top-k (and optionally bottom-k) tokens of softmax(x·E) for each row of `x` ([n, d]).
+   * `finalNorm` applies the model's final norm first.
+   */
+  async project(x: HostTensor, k: number, opts: { finalNorm?: boolean; bottom?: boolean } = {}): Promise<Projection> {
+    const n = x.shape[0];
+    if (x.shape[1] !== this.dModel) throw new Error(`vocab projection: rows have ${x.shape[1]} values, the model has d_model ${this.dModel}`);
+    const mode = opts.finalNorm ? 'normed' : 'raw';
+    const outputs = [`${mode}.top.probs`, `${mode}.top.ids`, ...(opts.bottom ? [`${mode}.bottom.probs`, `${mode}.bottom.ids`] : [])];
+    const out = await this.session.runFeeds({ [INPUT]: x, [K_INPUT]: BigInt64Array.of(BigInt(k)) }, outputs);
+    const pick = (side: string): VocabTop => ({
+      ids: Int32Array.from(out.get(`${mode}.${side}.ids`)!.data),
+      probs: out.get(`${mode}.${side}.probs`)!.data,
+      k,
+    });
+    const top = pick('top');
+    const maxProb = new Float32Array(n);
+    for (let i = 0; i < n; i++) maxProb[i] = top.probs[i * k];
+    return { top, bottom: opts.bottom ? pick('bottom') : undefined, maxProb };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The public API of the FFN Lens core: the only module the CLI and the extension import.
+ * Nothing under src/core imports vscode.
+ */
+export { Model, type ModelInfo, type LoadOptions, type LoadProgress } from './model';
+export type { ModelConfig } from './arch/types';
+export { supportedModelTypes } from './arch/registry';
+export type { Intervention, HookTensor } from './runtime/session';
+export type { Tokenizer, TokenSpan } from './tokenize/types';
+export { hookName, allHookNames, selectHooks, canonicalHookName, LOGITS, FINAL_NORM, LAYER_HOOKS, type LayerHookKind } from './hooks';
+export { defaultCacheDir } from './graph/cache';
+export { inspect, tokensFor, type InspectResult, type InspectOptions, type MemoryHit, type PositionMemories, type TokenPrediction } from './analysis/inspect';
+export { decodeValue, type DecodedValue } from './analysis/values';
+export { predictWithInterventions, layerPredictions, type InterventionEffect, type LayerPrediction } from './analysis/interventions';
+export { VocabProjector } from './analysis/vocab';
+export { encodeSafetensors, SafetensorsFile } from './load/safetensors';
+
+import { Model, type LoadOptions } from './model';
+
+/** Loads a model from a directory, a llama2.c .bin file or a hub id. */
+export const loadModel = (spec: string, opts?: LoadOptions): Promise<Model> => Model.load(spec, opts);
