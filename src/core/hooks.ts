@@ -12,7 +12,7 @@ export const hookName = (layer: number, kind: LayerHookKind): string => `blocks.
 
 export const FINAL_NORM = 'final_norm';
 export const LOGITS = 'logits';
-/** Softmax top-k of the logits, computed in the graph: [batch, seq, PREDICTION_K]. */
+/** Softmax top-k of the logits, computed in the graph: [batch, seq, min(PREDICTION_K, vocab)]. */
 export const PREDICTION_PROBS = 'predictions.probs';
 /** Token ids of PREDICTION_PROBS, as floats (exact below 2^24). */
 export const PREDICTION_IDS = 'predictions.ids';

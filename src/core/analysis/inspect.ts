@@ -51,14 +51,14 @@ export function tokensFor(model: Model, text: string): TokenSpan[] {
 
 /** Top-n next-token predictions at each position, from the graph's prediction hooks. */
 export function predictionsFrom(model: Model, out: Map<string, HookTensor>, n: number): TokenPrediction[][] {
-  if (n > PREDICTION_K) throw new Error(`at most ${PREDICTION_K} predictions per position`);
   const probs = out.get(PREDICTION_PROBS)!;
   const ids = out.get(PREDICTION_IDS)!;
-  const seq = probs.dims[1];
+  const [, seq, k] = probs.dims;
+  if (n > PREDICTION_K) throw new Error(`at most ${PREDICTION_K} predictions per position`);
   return Array.from({ length: seq }, (_, t) =>
-    Array.from({ length: n }, (_, i) => {
-      const id = ids.data[t * PREDICTION_K + i];
-      return { id, text: model.tokenizer.tokenText(id), prob: probs.data[t * PREDICTION_K + i] };
+    Array.from({ length: Math.min(n, k) }, (_, i) => {
+      const id = ids.data[t * k + i];
+      return { id, text: model.tokenizer.tokenText(id), prob: probs.data[t * k + i] };
     }),
   );
 }

@@ -63,7 +63,7 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
   // Top predictions in the graph: a softmax over the vocabulary at every position is
   // the most expensive loop a caller would otherwise write in JavaScript.
   const probs = g.op('Softmax', [logits], { axis: -1 });
-  const [topProbs, topIds] = g.opMulti('TopK', [probs, g.constInt([PREDICTION_K])], 2, { axis: -1, largest: 1, sorted: 1 });
+  const [topProbs, topIds] = g.opMulti('TopK', [probs, g.constInt([Math.min(PREDICTION_K, cfg.vocabSize)])], 2, { axis: -1, largest: 1, sorted: 1 });
   g.hook(PREDICTION_PROBS, topProbs);
   g.hook(PREDICTION_IDS, g.op('Cast', [topIds], { to: DataType.FLOAT }));
   return g;

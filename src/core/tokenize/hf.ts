@@ -43,6 +43,8 @@ function byteLevelDecoder(): Map<string, number> {
 
 const utf8 = new TextEncoder();
 
+const isSpaceByte = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d;
+
 /** The bytes a vocabulary entry stands for (byte-level BPE or SentencePiece style). */
 function tokenBytes(token: string, byteLevel: Map<string, number> | undefined): Uint8Array {
   if (byteLevel) {
@@ -134,6 +136,8 @@ export class HfTokenizer implements Tokenizer {
       let tb = tokenBytes(this.tok.id_to_token(id) ?? '', this.byteLevel);
       // a SentencePiece dummy-prefix space has no counterpart in the input
       if (tb[0] === 0x20 && bytes[cursor] !== 0x20) tb = tb.subarray(1);
+      // whitespace a pre-tokenizer dropped (word-level vocabularies) belongs to no token
+      while (cursor < bytes.length && isSpaceByte(bytes[cursor]) && tb.length > 0 && bytes[cursor] !== tb[0]) cursor++;
       const startByte = cursor;
       cursor = Math.min(bytes.length, cursor + tb.length);
       return { id, text: this.tokenText(id), start: floor[startByte], end: ceil[cursor] };
