@@ -1,8 +1,9 @@
 /** Loading the --model argument with progress on stderr. */
 import { loadModel, type Model } from '../core';
 import { defaultModelSpec } from '../core/shared';
+import { processIo, type Io } from './io';
 
-export async function loadFromArgs(values: Record<string, unknown>, signal?: AbortSignal): Promise<Model> {
+export async function loadFromArgs(values: Record<string, unknown>, io: Io = processIo, signal?: AbortSignal): Promise<Model> {
   const spec = (values.model as string | undefined) ?? defaultModelSpec();
   const quiet = Boolean(values.quiet);
   let last = '';
@@ -15,8 +16,8 @@ export async function loadFromArgs(values: Record<string, unknown>, signal?: Abo
       const line = p.fraction === undefined ? p.message : `${p.message} ${(100 * p.fraction).toFixed(0)}%`;
       if (line === last) return;
       // a terminal gets one updating line; a log gets one line per stage
-      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}${p.stage === 'ready' ? '\n' : ''}`);
-      else if (p.fraction === undefined || p.fraction === 1) process.stderr.write(line + '\n');
+      if (io.isTTY) io.err(`\r\x1b[K${line}${p.stage === 'ready' ? '\n' : ''}`);
+      else if (p.fraction === undefined || p.fraction === 1) io.err(line + '\n');
       last = line;
     },
   });

@@ -1,11 +1,12 @@
 /** ffn-lens: the command-line shell over the core. */
 import { UsageError } from './args';
+import { processIo, type Io } from './io';
 import * as activations from './commands/activations';
 import * as inspect from './commands/inspect';
 
 interface Command {
   usage: string;
-  run(argv: string[]): Promise<void>;
+  run(argv: string[], io: Io): Promise<void>;
 }
 
 const COMMANDS: Record<string, Command> = { inspect, activations };
@@ -14,26 +15,26 @@ function help(): string {
   return ['usage: ffn-lens <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  ffn-lens ${c.usage}`), '', 'Models: a Hugging Face directory, a llama2.c .bin file, or a hub id (default: ../shared/models/gpt2-books when present).'].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help() + '\n');
+    io.out(help() + '\n');
     return name ? 0 : 2;
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`ffn-lens: unknown command "${name}"\n\n${help()}\n`);
+    io.err(`ffn-lens: unknown command "${name}"\n\n${help()}\n`);
     return 2;
   }
   try {
-    await command.run(rest);
+    await command.run(rest, io);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`ffn-lens ${name}: ${e.message}\nusage: ffn-lens ${command.usage}\n`);
+      io.err(`ffn-lens ${name}: ${e.message}\nusage: ffn-lens ${command.usage}\n`);
       return 2;
     }
-    process.stderr.write(`ffn-lens ${name}: ${(e as Error).message}\n`);
+    io.err(`ffn-lens ${name}: ${(e as Error).message}\n`);
     return 1;
   }
 }

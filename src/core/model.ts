@@ -3,6 +3,7 @@
  * weights analyses need (keys, values, output embedding) without running anything.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { familyFor } from './arch/registry';
 import type { ArchFamily, CanonicalModel, Linear, ModelConfig, Norm } from './arch/types';
 import { BUILDER_VERSION, checkpointHash, defaultCacheDir, graphCachePath, writeAtomic } from './graph/cache';
@@ -17,6 +18,7 @@ import { ModelSession, type HookTensor, type Intervention } from './runtime/sess
 import { transpose2d, type HostTensor } from './tensor';
 import { HfTokenizer } from './tokenize/hf';
 import { Llama2cTokenizer } from './tokenize/llama2c';
+import { MissingTokenizer } from './tokenize/missing';
 import type { Tokenizer } from './tokenize/types';
 
 export interface ModelInfo {
@@ -43,6 +45,8 @@ export interface LoadProgress {
 export interface LoadOptions {
   /** Where built graphs and hub downloads are kept (default ~/.cache/ffn-lens). */
   cacheDir?: string;
+  /** Hub address for hub ids (a mirror); default $HF_ENDPOINT or huggingface.co. */
+  hubEndpoint?: string;
   /** Skip the graph cache (always build). */
   noCache?: boolean;
   threads?: number;
@@ -63,7 +67,9 @@ function openSource(src: ModelSource): OpenedCheckpoint {
     return { raw: config, weights, files: [src.file], tokenizer: async (n) => Llama2cTokenizer.fromFile(src.tokenizer, n) };
   }
   const ck = openCheckpoint(src.dir);
-  return { raw: ck.config, weights: ck.weights, files: ck.files, tokenizer: (n) => HfTokenizer.fromDirectory(src.dir, n) };
+  const hasTokenizer = fs.existsSync(path.join(src.dir, 'tokenizer.json'));
+  const tokenizer = async (n: number) => (hasTokenizer ? HfTokenizer.fromDirectory(src.dir, n) : new MissingTokenizer(n, src.dir));
+  return { raw: ck.config, weights: ck.weights, files: ck.files, tokenizer };
 }
 
 export class Model {
@@ -84,7 +90,7 @@ export class Model {
     const progress = opts.onProgress ?? (() => {});
     const onDownload = (p: DownloadProgress) =>
       progress({ stage: 'download', message: `downloading ${p.file}`, fraction: p.total ? p.loaded / p.total : undefined });
-    const src = await resolveModel(spec, { cacheDir, onDownload, signal: opts.signal });
+    const src = await resolveModel(spec, { cacheDir, hubEndpoint: opts.hubEndpoint, onDownload, signal: opts.signal });
 
     progress({ stage: 'read', message: `reading ${src.name}` });
     const opened = openSource(src);

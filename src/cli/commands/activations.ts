@@ -3,10 +3,11 @@ import * as fs from 'node:fs';
 import { encodeSafetensors, selectHooks, tokensFor } from '../../core';
 import { inputText, parse, UsageError } from '../args';
 import { loadFromArgs, modelOptions } from '../load';
+import { processIo, type Io } from '../io';
 
 export const usage = 'activations --model M (--text T | --file F) --hooks PATTERN[,PATTERN…] --out F.safetensors';
 
-export async function run(argv: string[]): Promise<void> {
+export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const { values } = parse(argv, {
     ...modelOptions,
     text: { type: 'string', short: 't' },
@@ -17,7 +18,7 @@ export async function run(argv: string[]): Promise<void> {
   const text = inputText(values);
   if (!values.hooks) throw new UsageError('--hooks is required, e.g. --hooks "blocks.*.mlp.coeff"');
   if (!values.out) throw new UsageError('--out F.safetensors is required');
-  const model = await loadFromArgs(values);
+  const model = await loadFromArgs(values, io);
   try {
     const hooks = selectHooks(values.hooks as string, model.hookNames);
     const tokens = tokensFor(model, text);
@@ -35,7 +36,7 @@ export async function run(argv: string[]): Promise<void> {
       fs.rmSync(tmp, { force: true });
       throw new Error(`cannot write ${String(values.out)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    process.stderr.write(`wrote ${hooks.length} hooks × ${ids.length} tokens to ${String(values.out)}\n`);
+    io.err(`wrote ${hooks.length} hooks × ${ids.length} tokens to ${String(values.out)}\n`);
   } finally {
     await model.dispose();
   }

@@ -2,6 +2,7 @@
 import { inspect, type InspectResult } from '../../core';
 import { inputText, intOption, parse } from '../args';
 import { loadFromArgs, modelOptions } from '../load';
+import { processIo, type Io } from '../io';
 import { printable, table } from '../table';
 
 export const usage = 'inspect --model M (--text T | --file F) [--top K] [--threshold X] [--json]';
@@ -27,7 +28,7 @@ function human(r: InspectResult): string {
   return out.join('\n');
 }
 
-export async function run(argv: string[]): Promise<void> {
+export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const { values } = parse(argv, {
     ...modelOptions,
     text: { type: 'string', short: 't' },
@@ -39,10 +40,10 @@ export async function run(argv: string[]): Promise<void> {
   const text = inputText(values);
   const topK = intOption(values, 'top', 10);
   const threshold = values.threshold === undefined ? 0 : Number(values.threshold);
-  const model = await loadFromArgs(values);
+  const model = await loadFromArgs(values, io);
   try {
     const result = await inspect(model, text, { topK, threshold });
-    process.stdout.write((values.json ? JSON.stringify(result) : human(result)) + '\n');
+    io.out((values.json ? JSON.stringify(result) : human(result)) + '\n');
   } finally {
     await model.dispose();
   }

@@ -3,6 +3,7 @@
  * every hook out, with coefficient-patch inputs on every FFN.
  */
 import type { CanonicalModel, ModelConfig } from '../arch/types';
+import { validateShapes } from '../arch/validate';
 import { FINAL_NORM, LOGITS, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hooks';
 import { DataType } from '../onnx/model';
 import { block, linear, norm, type SharedInputs } from './blocks';
@@ -31,6 +32,7 @@ export function rotaryTables(cfg: ModelConfig): { cos: Float32Array; sin: Float3
 }
 
 export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
+  validateShapes(model);
   const cfg = model.config;
   const g = new GraphBuilder(`ffn-lens:${cfg.family}`);
   const ids = g.input(INPUT_IDS, DataType.INT64, ['batch', 'seq']);

@@ -6,9 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+import { weightFiles } from './checkpoint';
 
 export interface DownloadProgress {
   file: string;
@@ -18,6 +18,8 @@ export interface DownloadProgress {
 
 export interface HubOptions {
   cacheDir: string;
+  /** Hub address (a mirror, or a test server); default $HF_ENDPOINT, else transformers.js's remoteHost. */
+  endpoint?: string;
   revision?: string;
   onProgress?: (p: DownloadProgress) => void;
   signal?: AbortSignal;
@@ -72,6 +74,17 @@ async function fetchToFile(url: string, dest: string, file: string, opts: HubOpt
   }
 }
 
+/** A cached model directory that needs nothing more from the network. */
+function isComplete(dir: string): boolean {
+  if (!fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'tokenizer.json'))) return false;
+  try {
+    weightFiles(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Makes sure config, tokenizer and weights of `repo` are in the cache and returns the
  * local directory holding them.
@@ -79,12 +92,14 @@ async function fetchToFile(url: string, dest: string, file: string, opts: HubOpt
 export async function downloadModel(repo: string, opts: HubOptions): Promise<string> {
   const { env, AutoConfig, AutoTokenizer } = await transformers();
   const revision = opts.revision ?? 'main';
+  const host = opts.endpoint ?? process.env.HF_ENDPOINT ?? env.remoteHost;
   const dir = path.join(opts.cacheDir, repo);
+  if (isComplete(dir)) return dir;
   const fetchFile = async (file: string, required: boolean): Promise<boolean> => {
     const dest = path.join(dir, file);
     if (fs.existsSync(dest)) return true;
     try {
-      await fetchToFile(fileUrl(env.remoteHost, env.remotePathTemplate, repo, revision, file), dest, file, opts);
+      await fetchToFile(fileUrl(host, env.remotePathTemplate, repo, revision, file), dest, file, opts);
       return true;
     } catch (e) {
       if ((e as { status?: number }).status === 404 && !required) return false;
@@ -100,8 +115,8 @@ export async function downloadModel(repo: string, opts: HubOptions): Promise<str
       if (p.status === 'progress' && p.file) opts.onProgress?.({ file: p.file, loaded: p.loaded ?? 0, total: p.total });
     },
   };
-  const saved = { cacheDir: env.cacheDir, useFSCache: env.useFSCache, allowRemoteModels: env.allowRemoteModels };
-  Object.assign(env, { cacheDir: opts.cacheDir, useFSCache: true, allowRemoteModels: true });
+  const saved = { cacheDir: env.cacheDir, useFSCache: env.useFSCache, allowRemoteModels: env.allowRemoteModels, remoteHost: env.remoteHost };
+  Object.assign(env, { cacheDir: opts.cacheDir, useFSCache: true, allowRemoteModels: true, remoteHost: host });
   try {
     await AutoConfig.from_pretrained(repo, hubOptions);
     await AutoTokenizer.from_pretrained(repo, hubOptions);

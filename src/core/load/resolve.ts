@@ -18,7 +18,7 @@ function llama2cTokenizerFor(file: string): string {
 
 export async function resolveModel(
   spec: string,
-  opts: { cacheDir: string; onDownload?: (p: DownloadProgress) => void; signal?: AbortSignal },
+  opts: { cacheDir: string; hubEndpoint?: string; onDownload?: (p: DownloadProgress) => void; signal?: AbortSignal },
 ): Promise<ModelSource> {
   const trimmed = spec.trim();
   if (!trimmed) throw new Error('no model given: pass a model directory, a llama2.c .bin file or a hub id');
@@ -33,7 +33,7 @@ export async function resolveModel(
     throw new Error(`${abs}: not a model (expected a directory with config.json or a llama2.c .bin checkpoint)`);
   }
   if (looksLikeHubId(trimmed) && trimmed.includes('/')) {
-    const dir = await downloadModel(trimmed, { cacheDir: path.join(opts.cacheDir, 'hub'), onProgress: opts.onDownload, signal: opts.signal });
+    const dir = await downloadModel(trimmed, { cacheDir: path.join(opts.cacheDir, 'hub'), endpoint: opts.hubEndpoint, onProgress: opts.onDownload, signal: opts.signal });
     return { kind: 'hf', dir, name: trimmed };
   }
   throw new Error(`model "${spec}" not found: give a model directory, a llama2.c .bin file, or a hub id such as openai-community/gpt2`);

@@ -1,0 +1,69 @@
+/**
+ * Every architecture against the Hugging Face reference tensors in
+ * shared/conformance/<arch>: logits, final norm, residuals, FFN input, coefficients and
+ * output, and the same pass with the reference intervention applied.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { hookName, loadModel, SafetensorsFile, type Intervention, type LayerHookKind } from '../../src/core';
+import { sharedOrSkip, tempDir } from '../support';
+
+const TOLERANCE = 1e-4;
+const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi'];
+const CASES = ['one', 'short', 'long'];
+/** Reference tensor name (after CASE.L{l}.) → our hook kind. */
+const LAYER_REFS: Record<string, LayerHookKind> = { resid_pre: 'resid_pre', resid_post: 'resid_post', mlp_in: 'mlp.in', coeff: 'mlp.coeff', mlp_out: 'mlp.out' };
+
+/**
+ * OPT's FFN flattens [batch, seq, d] to [batch·seq, d], so the reference generator's
+ * "drop the batch dimension" kept only the first position of mlp_in, coeff and mlp_out
+ * for OPT. Such a one-row reference is compared with our first row.
+ */
+function maxAbsDiff(ours: Float32Array, ref: Float32Array, seq: number): number {
+  const a = ref.length * seq === ours.length && seq > 1 ? ours.subarray(0, ref.length) : ours;
+  const b = ref;
+  assert.equal(a.length, b.length, `tensor sizes differ: ${a.length} vs ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+const cacheDir = tempDir();
+
+for (const arch of ARCHS) {
+  test(`conformance: ${arch} matches transformers on every reference tensor (≤ ${TOLERANCE})`, async (t) => {
+    const dir = sharedOrSkip(t, 'conformance', arch);
+    if (!dir) return;
+    const ref = SafetensorsFile.open(path.join(dir, 'reference.safetensors'));
+    const spec = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as { intervention: [number, number, number][] };
+    const interventions: Intervention[] = spec.intervention.map(([layer, key, value]) => ({ layer, key, mode: 'set', value }));
+    const model = await loadModel(dir, { cacheDir });
+    try {
+      for (const c of CASES) {
+        const ids = ref.getInt64(`${c}.input_ids`).map(Number);
+        // reference name → our hook name, for every tensor this case has
+        const plain = new Map<string, string>([[`${c}.logits`, 'logits'], [`${c}.final_norm`, 'final_norm']]);
+        const intervened = new Map<string, string>([[`${c}.intervened.logits`, 'logits']]);
+        for (let l = 0; l < model.config.nLayers; l++) {
+          for (const [suffix, kind] of Object.entries(LAYER_REFS)) plain.set(`${c}.L${l}.${suffix}`, hookName(l, kind));
+          intervened.set(`${c}.intervened.L${l}.coeff`, hookName(l, 'mlp.coeff'));
+        }
+        for (const [refs, ivs] of [[plain, []], [intervened, interventions]] as const) {
+          const out = await model.run([ids], [...new Set(refs.values())], ivs);
+          let checked = 0;
+          for (const [refName, hook] of refs) {
+            if (!ref.entries.has(refName)) continue;
+            const diff = maxAbsDiff(out.get(hook)!.data, ref.get(refName).data, ids.length);
+            assert.ok(diff <= TOLERANCE, `${arch} ${refName}: max abs diff ${diff.toExponential(2)}`);
+            checked++;
+          }
+          assert.equal(checked, refs.size, `${arch} ${c}: every reference tensor was compared`);
+        }
+      }
+    } finally {
+      await model.dispose();
+    }
+  });
+}
