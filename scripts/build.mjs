@@ -45,7 +45,7 @@ const common = {
   bundle: true,
   sourcemap: production ? false : 'linked',
   minify: production,
-  logLevel: 'info',
+  logLevel: watch ? 'info' : 'warning',
   absWorkingDir: root,
 };
 
