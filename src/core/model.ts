@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { familyFor } from './arch/registry';
 import type { ArchFamily, CanonicalModel, Linear, ModelConfig, Norm } from './arch/types';
-import { BUILDER_VERSION, checkpointHash, defaultCacheDir, graphCachePath, writeAtomic } from './graph/cache';
+import { BUILDER_VERSION, checkpointHash, defaultCacheDir, graphCachePath, readCachedGraphInfo, removeCachedGraph, writeCachedGraph } from './graph/cache';
 import { buildTransformerGraph } from './graph/transformer';
 import { allHookNames } from './hooks';
 import { openCheckpoint } from './load/checkpoint';
@@ -101,25 +101,28 @@ export class Model {
     opts.signal?.throwIfAborted();
 
     const cached = graphCachePath(cacheDir, hash);
+    const cachedInfo = opts.noCache ? undefined : readCachedGraphInfo(cached);
     let session: ModelSession | undefined;
-    if (!opts.noCache && fs.existsSync(cached)) {
+    if (cachedInfo) {
       progress({ stage: 'session', message: 'loading the cached graph' });
       // a damaged cache entry is rebuilt rather than reported
-      session = await ModelSession.create(cached, config.nLayers, { threads: opts.threads }).catch(() => {
-        fs.rmSync(cached, { force: true });
+      session = await ModelSession.create(cached, cachedInfo, { threads: opts.threads }).catch(() => {
+        removeCachedGraph(cached);
         return undefined;
       });
     }
     if (!session) {
       progress({ stage: 'build', message: 'building the instrumented graph' });
+      const builder = buildTransformerGraph(family.convert(config, opened.raw, opened.weights));
+      const graphInfo = { nLayers: config.nLayers, aliases: Object.fromEntries(builder.aliases()) };
       // The fp32 weights and the serialised graph are not kept: onnxruntime holds its own
       // copy, and handing it the cached file lets both be collected before it allocates.
-      let chunks: Uint8Array[] | undefined = buildTransformerGraph(family.convert(config, opened.raw, opened.weights)).serialize(BUILDER_VERSION);
-      const graph = !opts.noCache && writeAtomic(cached, chunks) ? cached : Buffer.concat(chunks);
+      let chunks: Uint8Array[] | undefined = builder.serialize(BUILDER_VERSION);
+      const graph = !opts.noCache && writeCachedGraph(cached, chunks, graphInfo) ? cached : Buffer.concat(chunks);
       chunks = undefined;
       opts.signal?.throwIfAborted();
       progress({ stage: 'session', message: 'creating the onnxruntime session' });
-      session = await ModelSession.create(graph, config.nLayers, { threads: opts.threads });
+      session = await ModelSession.create(graph, graphInfo, { threads: opts.threads });
     }
     const info: ModelInfo = {
       name: src.name,

@@ -90,3 +90,25 @@ test('graph cache: the second load uses the cached graph; a damaged cache entry 
   assert.equal(third.built, true, 'rebuilt after damage');
   assert.deepEqual(third.logits, first.logits);
 });
+
+test('weights for analyses: key i, value i and E are reachable without running the model', async () => {
+  const model = await loadModel(planted.dir, { noCache: true });
+  try {
+    const keys = model.keys(1);
+    const values = model.values(1);
+    const d = model.config.dModel;
+    assert.deepEqual(keys.shape, [model.config.dFf, d]);
+    assert.deepEqual(values.shape, [model.config.dFf, d]);
+    const argmaxRow = (t: { data: Float32Array }, row: number) => {
+      const r = t.data.subarray(row * d, (row + 1) * d);
+      return r.indexOf(Math.max(...r));
+    };
+    // the planted key 3 reads the "apple" direction and its value writes the "dog" one
+    assert.equal(argmaxRow(keys, 3), planted.idOf('apple'));
+    assert.equal(argmaxRow(values, 3), planted.idOf('dog'));
+    assert.deepEqual(model.unembed().weight.shape, [d, model.config.vocabSize]);
+    assert.throws(() => model.values(7), /layer 7 is outside 0..1/);
+  } finally {
+    await model.dispose();
+  }
+});

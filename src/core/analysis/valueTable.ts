@@ -28,7 +28,7 @@ export interface ValueTableOptions {
   finalNorm?: boolean;
   /** Tokens kept per memory on each side (default 50). */
   k?: number;
-  /** Rows per onnxruntime call (default 512: large enough to amortise the call, small enough for the softmax buffer). */
+  /** Rows per onnxruntime call (default: about 2^26 logits per call, at most 1024 rows). */
   batchSize?: number;
   cacheDir?: string;
   /** Neither read nor write the cache. */
@@ -106,7 +106,9 @@ export function valueTablePath(cacheDir: string, key: ValueTableKey): string {
 export async function computeValueTable(model: Model, opts: ValueTableOptions = {}): Promise<ValueTable> {
   const key = tableKey(model, opts.finalNorm ?? false, Math.min(opts.k ?? DEFAULT_TABLE_K, model.config.vocabSize));
   const { nLayers, dFf, k } = key;
-  const batch = opts.batchSize ?? 512;
+  // the call holds [batch, vocab] logits and probabilities: bound that, not the row count,
+  // so 256k-token vocabularies stay near 0.5 GB while GPT-2's still gets big, efficient calls
+  const batch = opts.batchSize ?? Math.max(16, Math.min(1024, Math.floor(2 ** 26 / model.config.vocabSize)));
   const n = nLayers * dFf;
   const t: ValueTableData = {
     ...key,

@@ -60,7 +60,7 @@ export class VocabProjector {
   static for(model: Model): Promise<VocabProjector> {
     let p = projectors.get(model);
     if (!p) {
-      p = ModelSession.create(Buffer.concat(projectionGraph(model).serialize('ffn-lens')), 0).then((s) => new VocabProjector(s, model.config.dModel));
+      p = ModelSession.create(Buffer.concat(projectionGraph(model).serialize('ffn-lens')), { nLayers: 0, aliases: {} }).then((s) => new VocabProjector(s, model.config.dModel));
       projectors.set(model, p);
     }
     return p;

@@ -80,7 +80,7 @@ export const patchInputs = (layer: number) => ({
  */
 export function ffn(g: GraphBuilder, cfg: ModelConfig, layer: number, x: string, w: BlockWeights): string {
   const p = `blocks.${layer}.mlp`;
-  g.hook(hookName(layer, 'mlp.in'), x);
+  x = g.hook(hookName(layer, 'mlp.in'), x);
   const up = linear(g, x, w.up, `${p}.up`);
   const raw = w.gate ? g.op('Mul', [activation(g, linear(g, x, w.gate, `${p}.gate`), cfg.act), up]) : activation(g, up, cfg.act);
 
@@ -95,7 +95,7 @@ export function ffn(g: GraphBuilder, cfg: ModelConfig, layer: number, x: string,
 }
 
 export function block(g: GraphBuilder, cfg: ModelConfig, layer: number, resid: string, w: BlockWeights, shared: SharedInputs): string {
-  g.hook(hookName(layer, 'resid_pre'), resid);
+  resid = g.hook(hookName(layer, 'resid_pre'), resid);
   const attnIn = norm(g, cfg, resid, w.attnNorm, `blocks.${layer}.ln1`);
   const attnOut = g.hook(hookName(layer, 'attn.out'), attention(g, cfg, layer, attnIn, w, shared));
   const mid = g.hook(hookName(layer, 'resid_mid'), g.op('Add', [resid, attnOut]));

@@ -14,12 +14,20 @@ export class GraphBuilder {
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly hookNames: string[] = [];
+  private readonly producers = new Map<string, OnnxNode>();
+  private readonly aliasMap = new Map<string, string>();
+  private readonly renamed = new Map<string, string>();
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  /** A branch builder shares its parent's name counter, so names stay unique across scopes. */
+  constructor(
+    private readonly name: string,
+    private readonly parent?: GraphBuilder,
+  ) {}
 
   private fresh(prefix: string): string {
-    return `${prefix}_${this.counter++}`;
+    const root = this.parent ?? this;
+    return `${prefix}_${root.counter++}`;
   }
 
   input(name: string, dataType: DataType, shape: Dim[]): string {
@@ -51,17 +59,61 @@ export class GraphBuilder {
 
   opMulti(opType: string, inputs: string[], nOutputs: number, attrs?: Record<string, AttrValue>, domain?: string): string[] {
     const name = this.fresh(opType);
+    // callers may still hold a tensor's name from before it became a hook
+    inputs = inputs.map((i) => this.renamed.get(i) ?? i);
     const outputs = Array.from({ length: nOutputs }, (_, i) => `${name}_out${i}`);
-    this.nodes.push({ opType, inputs, outputs, name, attrs, domain });
+    const node = { opType, inputs, outputs, name, attrs, domain };
+    this.nodes.push(node);
+    for (const o of outputs) this.producers.set(o, node);
     return outputs;
   }
 
-  /** Exposes `tensor` as the graph output `hookName` and returns the hooked tensor. */
-  hook(hookName: string, tensor: string): string {
-    this.nodes.push({ opType: 'Identity', inputs: [tensor], outputs: [hookName], name: `hook:${hookName}` });
-    this.outputs.push({ name: hookName, dataType: DataType.FLOAT });
+  /**
+   * Exposes `tensor` as the graph output `hookName` and returns the hooked tensor.
+   * onnxruntime runs every node whatever is fetched, so a hook must add no node: the
+   * producing node's output is renamed instead. A tensor that is already a hook (or a
+   * graph input) gets an alias, which the runtime resolves when the hook is fetched.
+   */
+  hook(hookName: string, tensor: string, dataType = DataType.FLOAT): string {
+    tensor = this.renamed.get(tensor) ?? tensor;
+    const producer = this.producers.get(tensor);
+    if (!producer || this.hookNames.includes(tensor)) {
+      this.aliasMap.set(hookName, tensor);
+      return tensor;
+    }
+    producer.outputs = producer.outputs.map((o) => (o === tensor ? hookName : o));
+    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === tensor ? hookName : i));
+    this.renamed.set(tensor, hookName);
+    this.producers.delete(tensor);
+    this.producers.set(hookName, producer);
+    this.outputs.push({ name: hookName, dataType });
     this.hookNames.push(hookName);
     return hookName;
+  }
+
+  /** Hook name → the graph output that carries it, for hooks that share a tensor. */
+  aliases(): ReadonlyMap<string, string> {
+    return this.aliasMap;
+  }
+
+  /**
+   * Outputs computed only when the bool input `cond` is true (an ONNX If node); when it
+   * is false they are empty tensors. For work that only some runs need, since
+   * onnxruntime would otherwise run it on every call.
+   */
+  conditional(cond: string, outputs: { name: string; dataType: DataType }[], build: (branch: GraphBuilder) => string[]): string[] {
+    const then = new GraphBuilder(`${this.name}:then`, this);
+    const results = build(then);
+    results.forEach((r, i) => then.outputs.push({ name: then.op('Identity', [r]), dataType: outputs[i].dataType }));
+    const otherwise = new GraphBuilder(`${this.name}:else`, this);
+    for (const o of outputs) {
+      const empty = otherwise.fresh('empty');
+      const bytes = new Uint8Array(0);
+      otherwise.initializers.push({ name: empty, dataType: o.dataType, dims: [0], raw: bytes });
+      otherwise.outputs.push({ name: otherwise.op('Identity', [empty]), dataType: o.dataType });
+    }
+    const names = this.opMulti('If', [cond], outputs.length, { then_branch: { graph: then.graph() }, else_branch: { graph: otherwise.graph() } });
+    return names.map((n, i) => this.hook(outputs[i].name, n, outputs[i].dataType));
   }
 
   hooks(): readonly string[] {

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { GraphInfo } from '../runtime/session';
 
 /** Bump whenever the graph a checkpoint produces changes. */
-export const BUILDER_VERSION = 'ffn-lens-graph-2';
+export const BUILDER_VERSION = 'ffn-lens-graph-3';
 
 export function defaultCacheDir(): string {
   if (process.env.FFN_LENS_CACHE) return process.env.FFN_LENS_CACHE;
@@ -23,6 +24,30 @@ export function checkpointHash(parts: Uint8Array[]): string {
 }
 
 export const graphCachePath = (cacheDir: string, hash: string): string => path.join(cacheDir, 'graphs', `${hash}.onnx`);
+
+/** The runtime facts of a cached graph (GraphInfo) live beside it. */
+const graphInfoPath = (graphFile: string): string => graphFile.replace(/\.onnx$/, '.json');
+
+/** The GraphInfo of a cached graph, or undefined when the entry is absent or incomplete. */
+export function readCachedGraphInfo(graphFile: string): GraphInfo | undefined {
+  try {
+    if (!fs.existsSync(graphFile)) return undefined;
+    const info = JSON.parse(fs.readFileSync(graphInfoPath(graphFile), 'utf8')) as GraphInfo;
+    return typeof info.nLayers === 'number' && typeof info.aliases === 'object' ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stores a built graph and its GraphInfo; false when the cache cannot be written. */
+export function writeCachedGraph(graphFile: string, chunks: readonly Uint8Array[], info: GraphInfo): boolean {
+  return writeAtomic(graphInfoPath(graphFile), [new TextEncoder().encode(JSON.stringify(info))]) && writeAtomic(graphFile, chunks);
+}
+
+export function removeCachedGraph(graphFile: string): void {
+  fs.rmSync(graphFile, { force: true });
+  fs.rmSync(graphInfoPath(graphFile), { force: true });
+}
 
 /**
  * Writes via a temporary file and a rename, so a crash or a full disk never leaves a

@@ -10,6 +10,8 @@ import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder } from './builder';
 
 export const INPUT_IDS = 'input_ids';
+/** Bool scalar: compute the prediction hooks in this run. */
+export const WANT_PREDICTIONS = 'want_predictions';
 
 /**
  * cos/sin tables for RotaryEmbedding, [positions, rotaryDim/2], computed in fp32 steps
@@ -62,11 +64,21 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
   });
   const final = g.hook(FINAL_NORM, norm(g, cfg, x, model.finalNorm, 'final_norm'));
   const logits = g.hook(LOGITS, linear(g, final, model.unembed, 'unembed'));
-  // Top predictions in the graph: a softmax over the vocabulary at every position is
-  // the most expensive loop a caller would otherwise write in JavaScript.
-  const probs = g.op('Softmax', [logits], { axis: -1 });
-  const [topProbs, topIds] = g.opMulti('TopK', [probs, g.constInt([Math.min(PREDICTION_K, cfg.vocabSize)])], 2, { axis: -1, largest: 1, sorted: 1 });
-  g.hook(PREDICTION_PROBS, topProbs);
-  g.hook(PREDICTION_IDS, g.op('Cast', [topIds], { to: DataType.FLOAT }));
+  // Top predictions in the graph, since a softmax over the vocabulary at every position
+  // is the most expensive loop a caller would otherwise write in JavaScript; behind a
+  // condition, so runs that do not fetch them do not pay for them.
+  const want = g.input(WANT_PREDICTIONS, DataType.BOOL, []);
+  g.conditional(
+    want,
+    [
+      { name: PREDICTION_PROBS, dataType: DataType.FLOAT },
+      { name: PREDICTION_IDS, dataType: DataType.FLOAT },
+    ],
+    (b) => {
+      const probs = b.op('Softmax', [logits], { axis: -1 });
+      const [topProbs, topIds] = b.opMulti('TopK', [probs, b.constInt([Math.min(PREDICTION_K, cfg.vocabSize)])], 2, { axis: -1, largest: 1, sorted: 1 });
+      return [topProbs, b.op('Cast', [topIds], { to: DataType.FLOAT })];
+    },
+  );
   return g;
 }

@@ -11,7 +11,7 @@ export enum DataType {
   BOOL = 9,
 }
 
-export type AttrValue = number | string | number[] | { ints: number[] } | { float: number };
+export type AttrValue = number | string | number[] | { ints: number[] } | { float: number } | { graph: OnnxGraph };
 
 export interface OnnxNode {
   opType: string;
@@ -59,6 +59,7 @@ const IR_VERSION = 11;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_STRING = 3;
+const ATTR_GRAPH = 5;
 const ATTR_INTS = 7;
 
 function encodeAttribute(name: string, value: AttrValue): ProtoWriter {
@@ -73,6 +74,8 @@ function encodeAttribute(name: string, value: AttrValue): ProtoWriter {
     a.packedInts(8, value).int(20, ATTR_INTS);
   } else if ('ints' in value) {
     a.packedInts(8, value.ints).int(20, ATTR_INTS);
+  } else if ('graph' in value) {
+    a.message(6, encodeGraph(value.graph)).int(20, ATTR_GRAPH);
   } else {
     a.float(2, value.float).int(20, ATTR_FLOAT);
   }
@@ -109,15 +112,19 @@ function encodeValueInfo(v: ValueInfo): ProtoWriter {
   return new ProtoWriter().string(1, v.name).message(2, type);
 }
 
-/** The serialised ModelProto as pieces in order (join them, or stream them to a file). */
-export function encodeModel(graph: OnnxGraph, opsets: OpsetImport[], producer: string): Uint8Array[] {
+function encodeGraph(graph: OnnxGraph): ProtoWriter {
   const g = new ProtoWriter();
   for (const n of graph.nodes) g.message(1, encodeNode(n));
   g.string(2, graph.name);
   for (const t of graph.initializers) g.message(5, encodeInitializer(t));
   for (const i of graph.inputs) g.message(11, encodeValueInfo(i));
   for (const o of graph.outputs) g.message(12, encodeValueInfo(o));
+  return g;
+}
 
+/** The serialised ModelProto as pieces in order (join them, or stream them to a file). */
+export function encodeModel(graph: OnnxGraph, opsets: OpsetImport[], producer: string): Uint8Array[] {
+  const g = encodeGraph(graph);
   const m = new ProtoWriter().int(1, IR_VERSION).string(2, producer);
   for (const o of opsets) m.message(8, new ProtoWriter().string(1, o.domain).int(2, o.version));
   m.message(7, g);

@@ -4,7 +4,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { patchInputs } from '../graph/blocks';
-import { INPUT_IDS } from '../graph/transformer';
+import { INPUT_IDS, WANT_PREDICTIONS } from '../graph/transformer';
+import { PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';
 
 /** Set a memory coefficient to `value`, or multiply it by `value`. */
 export interface Intervention {
@@ -29,14 +30,21 @@ export interface SessionOptions {
 /** Feeds for a generic graph: fp32 tensors, or int64 vectors. */
 export type Feed = { data: Float32Array; shape: number[] } | BigInt64Array;
 
+/** What the runtime must know of a built graph beyond its ONNX bytes. */
+export interface GraphInfo {
+  /** Number of FFN patch-input triples (0 for graphs that are not transformers). */
+  nLayers: number;
+  /** Hook name → graph output carrying the same tensor (see GraphBuilder.hook). */
+  aliases: Record<string, string>;
+}
+
 export class ModelSession {
   private constructor(
     private readonly session: ort.InferenceSession,
-    readonly nLayers: number,
+    private readonly info: GraphInfo,
   ) {}
 
-  /** A session over a graph; `nLayers` is the number of FFN patch-input triples it has. */
-  static async create(model: Uint8Array | string, nLayers: number, opts: SessionOptions = {}): Promise<ModelSession> {
+  static async create(model: Uint8Array | string, info: GraphInfo, opts: SessionOptions = {}): Promise<ModelSession> {
     const options: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
@@ -45,7 +53,7 @@ export class ModelSession {
       logSeverityLevel: 3,
     };
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
-    return new ModelSession(session, nLayers);
+    return new ModelSession(session, info);
   }
 
   /** Runs a graph that is not a transformer (e.g. the vocabulary projection). */
@@ -57,12 +65,19 @@ export class ModelSession {
     return this.fetch(tensors, outputs);
   }
 
-  private async fetch(feeds: Record<string, ort.Tensor>, outputs: readonly string[]): Promise<Map<string, HookTensor>> {
-    const out = await this.session.run(feeds, [...outputs]);
+  private outputFor(hook: string): string {
+    let name = hook;
+    while (this.info.aliases[name]) name = this.info.aliases[name];
+    return name;
+  }
+
+  private async fetch(feeds: Record<string, ort.Tensor>, hooks: readonly string[]): Promise<Map<string, HookTensor>> {
+    const outputs = [...new Set(hooks.map((h) => this.outputFor(h)))];
+    const out = await this.session.run(feeds, outputs);
     const result = new Map<string, HookTensor>();
-    for (const name of outputs) {
-      const t = out[name];
-      result.set(name, { data: t.data as Float32Array, dims: t.dims.slice() });
+    for (const hook of hooks) {
+      const t = out[this.outputFor(hook)];
+      result.set(hook, { data: t.data as Float32Array, dims: t.dims.slice() });
     }
     return result;
   }
@@ -82,16 +97,20 @@ export class ModelSession {
     if (ids.some((row) => row.length !== seq)) throw new Error('run: sequences in a batch must have equal length (pad them)');
     const flat = new BigInt64Array(batch * seq);
     ids.forEach((row, b) => row.forEach((id, t) => (flat[b * seq + t] = BigInt(id))));
-    const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]) };
+    const want = hooks.includes(PREDICTION_PROBS) || hooks.includes(PREDICTION_IDS);
+    const feeds: Record<string, ort.Tensor> = {
+      [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]),
+      [WANT_PREDICTIONS]: new ort.Tensor('bool', Uint8Array.of(want ? 1 : 0), []),
+    };
     Object.assign(feeds, this.patchFeeds(batch, seq, interventions));
     return this.fetch(feeds, hooks);
   }
 
   /** One (index, scale, shift) triple per layer; entries hitting one slot compose in order. */
   private patchFeeds(batch: number, seq: number, interventions: readonly Intervention[]): Record<string, ort.Tensor> {
-    const perLayer = Array.from({ length: this.nLayers }, () => new Map<string, { b: number; t: number; key: number; scale: number; shift: number }>());
+    const perLayer = Array.from({ length: this.info.nLayers }, () => new Map<string, { b: number; t: number; key: number; scale: number; shift: number }>());
     for (const iv of interventions) {
-      if (!(iv.layer >= 0 && iv.layer < this.nLayers)) throw new Error(`intervention: layer ${iv.layer} is outside 0..${this.nLayers - 1}`);
+      if (!(iv.layer >= 0 && iv.layer < this.info.nLayers)) throw new Error(`intervention: layer ${iv.layer} is outside 0..${this.info.nLayers - 1}`);
       const positions = iv.positions ?? Array.from({ length: seq }, (_, t) => t);
       for (const t of positions) {
         if (!(t >= 0 && t < seq)) throw new Error(`intervention: position ${t} is outside 0..${seq - 1}`);

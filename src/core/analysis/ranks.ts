@@ -1,0 +1,66 @@
+/**
+ * The rank of a given token in softmax(x·E) for each row x: 1 + the number of tokens
+ * scored strictly higher. Softmax is monotonic, so logits suffice and nothing of size
+ * [n, vocab] leaves onnxruntime. The agreement statistic needs the rank of a trigger's
+ * next token in pᵢ wherever it falls, far outside any top-k the value table keeps.
+ */
+import type { ModelConfig } from '../arch/types';
+import { norm as normBlock } from '../graph/blocks';
+import { GraphBuilder } from '../graph/builder';
+import type { Model } from '../model';
+import { DataType } from '../onnx/model';
+import { ModelSession } from '../runtime/session';
+import type { HostTensor } from '../tensor';
+
+const INPUT = 'x';
+const TARGET = 'target';
+const ABOVE = 'above';
+
+type Mode = 'raw' | 'normed';
+
+/** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
+function rankGraph(model: Model, mode: Mode): GraphBuilder {
+  const cfg: ModelConfig = model.config;
+  const g = new GraphBuilder('ffn-lens:ranks');
+  const x = g.input(INPUT, DataType.FLOAT, ['n', cfg.dModel]);
+  const target = g.input(TARGET, DataType.INT64, ['n']);
+  const unembed = model.unembed();
+  const e = g.weight('unembed.weight', unembed.weight);
+  const bias = unembed.bias && g.weight('unembed.bias', unembed.bias);
+  const column = g.op('Unsqueeze', [target, g.constInt([1])]);
+  const input = mode === 'raw' ? x : normBlock(g, cfg, x, model.finalNorm(), 'final_norm');
+  let scores = g.op('MatMul', [input, e]);
+  if (bias) scores = g.op('Add', [scores, bias]);
+  const own = g.op('GatherElements', [scores, column], { axis: 1 });
+  const above = g.op('Cast', [g.op('Greater', [scores, own])], { to: DataType.FLOAT });
+  g.hook(ABOVE, g.op('ReduceSum', [above, g.constInt([1])], { keepdims: 0 }));
+  return g;
+}
+
+const sessions = new WeakMap<Model, Map<Mode, Promise<ModelSession>>>();
+
+function sessionFor(model: Model, mode: Mode): Promise<ModelSession> {
+  let byMode = sessions.get(model);
+  if (!byMode) sessions.set(model, (byMode = new Map()));
+  let s = byMode.get(mode);
+  if (!s) {
+    const g = rankGraph(model, mode);
+    s = ModelSession.create(Buffer.concat(g.serialize('ffn-lens')), { nLayers: 0, aliases: Object.fromEntries(g.aliases()) });
+    byMode.set(mode, s);
+  }
+  return s;
+}
+
+/**
+ * 1-based rank of targets[i] among the vocabulary scores of row i of `x` ([n, d]);
+ * `finalNorm` ranks under the final-norm lens instead of the raw projection.
+ */
+export async function tokenRanks(model: Model, x: HostTensor, targets: ArrayLike<number>, opts: { finalNorm?: boolean } = {}): Promise<Int32Array> {
+  const n = x.shape[0];
+  if (targets.length !== n) throw new Error(`tokenRanks: ${n} rows but ${targets.length} targets`);
+  if (n === 0) return new Int32Array(0);
+  const session = await sessionFor(model, opts.finalNorm ? 'normed' : 'raw');
+  const out = await session.runFeeds({ [INPUT]: x, [TARGET]: BigInt64Array.from(Array.from(targets, BigInt)) }, [ABOVE]);
+  // counts are exact in fp32 below 2^24, far above any vocabulary
+  return Int32Array.from(out.get(ABOVE)!.data, (c) => c + 1);
+}

@@ -1,0 +1,147 @@
+/**
+ * Statistics 1 and 2 of Geva et al. (2021): does a memory's value predict what follows
+ * its key's best trigger? Per layer, the share of keys whose value's top token equals
+ * the next token of their top-1 trigger, and that token's rank in pᵢ; then the same
+ * agreement in bins of max pᵢ (calibration). Keys whose top trigger ends its paragraph
+ * (no next token) or that have no trigger are left out and counted as such.
+ */
+import type { Model } from '../model';
+import { tokenRanks } from './ranks';
+import type { TriggerLookup } from './triggerSource';
+import type { ValueTable } from './valueTable';
+import { seededRandom } from './corpusSample';
+
+export interface LayerAgreement {
+  layer: number;
+  /** Keys whose top-1 trigger has a next token: the denominator. */
+  keys: number;
+  /** Keys left out: no trigger, or the trigger ends its paragraph. */
+  skipped: number;
+  agreed: number;
+  rate: number;
+  /** Mean and median 1-based rank of the next token in pᵢ. */
+  meanRank: number;
+  medianRank: number;
+  /** Agreement with the next tokens shuffled among the layer's keys (mean over rounds): chance given the tokens that occur. */
+  shuffledRate: number;
+}
+
+export interface CalibrationBin {
+  /** Range of max pᵢ in the bin (bins hold equal numbers of keys). */
+  lo: number;
+  hi: number;
+  keys: number;
+  agreed: number;
+  rate: number;
+}
+
+export interface AgreementStatistics {
+  /** Whether pᵢ was read through the final norm (the value table's setting). */
+  finalNorm: boolean;
+  layers: LayerAgreement[];
+  calibration: CalibrationBin[];
+  /** Uniform-random baselines: top-1 agreement 1/V, mean rank (V+1)/2. */
+  baseline: { rate: number; meanRank: number };
+}
+
+export interface AgreementOptions {
+  /** Calibration bins (default 10). */
+  bins?: number;
+  /** Rounds of the shuffled baseline (default 20). */
+  shuffles?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  onProgress?: (layer: number) => void;
+}
+
+const RANK_BATCH = 1024;
+
+function median(xs: Int32Array): number {
+  if (xs.length === 0) return NaN;
+  const s = Int32Array.from(xs).sort();
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function shuffledRate(tops: number[], nexts: number[], rounds: number, rand: () => number): number {
+  if (tops.length === 0) return NaN;
+  const perm = nexts.slice();
+  let hits = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (let i = perm.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    for (let i = 0; i < perm.length; i++) if (perm[i] === tops[i]) hits++;
+  }
+  return hits / (rounds * tops.length);
+}
+
+/** Ranks of next[i] in p of value row keys[i], batched through onnxruntime. */
+async function ranksFor(model: Model, layer: number, keys: number[], nexts: number[], finalNorm: boolean, signal?: AbortSignal): Promise<Int32Array> {
+  const values = model.values(layer);
+  const d = values.shape[1];
+  const out = new Int32Array(keys.length);
+  for (let s = 0; s < keys.length; s += RANK_BATCH) {
+    signal?.throwIfAborted();
+    const part = keys.slice(s, s + RANK_BATCH);
+    const rows = new Float32Array(part.length * d);
+    part.forEach((k, i) => rows.set(values.data.subarray(k * d, (k + 1) * d), i * d));
+    out.set(await tokenRanks(model, { data: rows, shape: [part.length, d] }, nexts.slice(s, s + RANK_BATCH), { finalNorm }), s);
+  }
+  return out;
+}
+
+function calibrate(maxProbs: number[], agreed: boolean[], bins: number): CalibrationBin[] {
+  const order = maxProbs.map((_, i) => i).sort((a, b) => maxProbs[a] - maxProbs[b]);
+  const n = order.length;
+  const out: CalibrationBin[] = [];
+  for (let b = 0; b < bins && n > 0; b++) {
+    const part = order.slice(Math.floor((b * n) / bins), Math.floor(((b + 1) * n) / bins));
+    if (part.length === 0) continue;
+    const hits = part.filter((i) => agreed[i]).length;
+    out.push({ lo: maxProbs[part[0]], hi: maxProbs[part[part.length - 1]], keys: part.length, agreed: hits, rate: hits / part.length });
+  }
+  return out;
+}
+
+export async function agreementStatistics(model: Model, table: ValueTable, triggers: TriggerLookup, opts: AgreementOptions = {}): Promise<AgreementStatistics> {
+  const rand = seededRandom(opts.seed ?? 1);
+  const layers: LayerAgreement[] = [];
+  const allMax: number[] = [];
+  const allAgreed: boolean[] = [];
+  for (let layer = 0; layer < table.nLayers; layer++) {
+    opts.signal?.throwIfAborted();
+    const keys: number[] = [];
+    const nexts: number[] = [];
+    const tops: number[] = [];
+    for (let key = 0; key < table.dFf; key++) {
+      const next = triggers.triggers(layer, key)[0]?.next;
+      if (next === undefined || next === null) continue;
+      keys.push(key);
+      nexts.push(next);
+      tops.push(table.topId(layer, key));
+    }
+    const ranks = await ranksFor(model, layer, keys, nexts, table.finalNorm, opts.signal);
+    let agreed = 0;
+    keys.forEach((key, i) => {
+      const hit = tops[i] === nexts[i];
+      if (hit) agreed++;
+      allMax.push(table.maxProb(layer, key));
+      allAgreed.push(hit);
+    });
+    layers.push({
+      layer,
+      keys: keys.length,
+      skipped: table.dFf - keys.length,
+      agreed,
+      rate: keys.length ? agreed / keys.length : NaN,
+      meanRank: keys.length ? ranks.reduce((a, r) => a + r, 0) / keys.length : NaN,
+      medianRank: median(ranks),
+      shuffledRate: shuffledRate(tops, nexts, opts.shuffles ?? 20, rand),
+    });
+    opts.onProgress?.(layer);
+  }
+  const V = table.data.vocabSize;
+  return { finalNorm: table.finalNorm, layers, calibration: calibrate(allMax, allAgreed, opts.bins ?? 10), baseline: { rate: 1 / V, meanRank: (V + 1) / 2 } };
+}
