@@ -2,7 +2,7 @@
  * Reading Hugging Face config.json values the way transformers 5.x writes them, with
  * errors that name the missing key instead of NaNs deep in the graph.
  */
-import type { Activation } from './types';
+import type { Activation, ModelConfig } from './types';
 
 export type RawConfig = Record<string, unknown>;
 
@@ -54,4 +54,38 @@ export function activation(name: unknown): Activation {
   const act = ACTIVATIONS[String(name)];
   if (!act) throw new Error(`config.json: activation "${String(name)}" is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`);
   return act;
+}
+
+/** What every family must say; the rest of ModelConfig has common defaults. */
+export type ConfigCore = Pick<ModelConfig, 'family' | 'nLayers' | 'dModel' | 'nHeads' | 'dFf' | 'vocabSize' | 'contextSize' | 'norm' | 'normEps' | 'act'> & Partial<ModelConfig>;
+
+/**
+ * A full ModelConfig from a family's essentials: full multi-head attention scaled by
+ * 1/sqrt(head_dim), a sequential ungated block, learned positions, unscaled embeddings,
+ * unless the family says otherwise.
+ */
+export function modelConfig(raw: RawConfig, c: ConfigCore): ModelConfig {
+  const headDim = c.headDim ?? c.dModel / c.nHeads;
+  return {
+    modelType: String(raw.model_type),
+    nKvHeads: c.nHeads,
+    headDim,
+    gated: false,
+    parallel: false,
+    positions: 'learned',
+    positionOffset: 0,
+    rotaryDim: 0,
+    ropeTheta: 0,
+    embedScale: 1,
+    attnScale: Array(c.nLayers).fill(1 / Math.sqrt(headDim)),
+    bosId: optionalId(raw, 'bos_token_id'),
+    eosId: optionalId(raw, 'eos_token_id'),
+    ...c,
+  };
+}
+
+/** Rotary position settings for a head size, from rope_parameters or the older keys. */
+export function rotary(raw: RawConfig, headDim: number, defaultFactor = 1): Pick<ModelConfig, 'positions' | 'rotaryDim' | 'ropeTheta'> {
+  const rope = ropeParameters(raw);
+  return { positions: 'rotary', rotaryDim: Math.trunc(headDim * (rope.partialFactor ?? defaultFactor)), ropeTheta: rope.theta };
 }

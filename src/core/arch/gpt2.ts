@@ -1,6 +1,6 @@
 /** GPT-2: learned positions, pre-LayerNorm, fused Conv1D q/k/v, GELU FFN. */
 import type { WeightStore } from '../load/weights';
-import { num, bool, activation, optionalId, type RawConfig } from './config';
+import { activation, bool, modelConfig, num, type RawConfig } from './config';
 import { conv1d, normWeights, sliceCols, sliceVec, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, Linear, ModelConfig } from './types';
 
@@ -8,34 +8,21 @@ function parseConfig(raw: RawConfig): ModelConfig {
   const dModel = num(raw, ['n_embd', 'hidden_size']);
   const nHeads = num(raw, ['n_head', 'num_attention_heads']);
   const nLayers = num(raw, ['n_layer', 'num_hidden_layers']);
-  const headDim = dModel / nHeads;
-  const base = bool(raw, 'scale_attn_weights', true) ? 1 / Math.sqrt(headDim) : 1;
+  const base = bool(raw, 'scale_attn_weights', true) ? 1 / Math.sqrt(dModel / nHeads) : 1;
   const byLayer = bool(raw, 'scale_attn_by_inverse_layer_idx', false);
-  return {
+  return modelConfig(raw, {
     family: 'gpt2',
-    modelType: String(raw.model_type),
     nLayers,
     dModel,
     nHeads,
-    nKvHeads: nHeads,
-    headDim,
     dFf: num(raw, ['n_inner'], 4 * dModel),
     vocabSize: num(raw, ['vocab_size']),
     contextSize: num(raw, ['n_positions', 'n_ctx', 'max_position_embeddings']),
     norm: 'layer',
     normEps: num(raw, ['layer_norm_epsilon'], 1e-5),
     act: activation(raw.activation_function ?? 'gelu_new'),
-    gated: false,
-    parallel: false,
-    positions: 'learned',
-    positionOffset: 0,
-    rotaryDim: 0,
-    ropeTheta: 0,
-    embedScale: 1,
     attnScale: Array.from({ length: nLayers }, (_, l) => (byLayer ? base / (l + 1) : base)),
-    bosId: optionalId(raw, 'bos_token_id'),
-    eosId: optionalId(raw, 'eos_token_id'),
-  };
+  });
 }
 
 function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalModel {

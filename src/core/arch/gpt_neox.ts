@@ -4,41 +4,27 @@
  */
 import type { WeightStore } from '../load/weights';
 import { sliceRows, concatRows, transpose2d, type HostTensor } from '../tensor';
-import { activation, bool, num, optionalId, ropeParameters, type RawConfig } from './config';
+import { activation, bool, modelConfig, num, rotary, type RawConfig } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, Linear, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
   const dModel = num(raw, ['hidden_size']);
   const nHeads = num(raw, ['num_attention_heads']);
-  const nLayers = num(raw, ['num_hidden_layers']);
-  const headDim = dModel / nHeads;
-  const rope = ropeParameters(raw);
-  return {
+  return modelConfig(raw, {
     family: 'gpt_neox',
-    modelType: String(raw.model_type),
-    nLayers,
+    nLayers: num(raw, ['num_hidden_layers']),
     dModel,
     nHeads,
-    nKvHeads: nHeads,
-    headDim,
     dFf: num(raw, ['intermediate_size']),
     vocabSize: num(raw, ['vocab_size']),
     contextSize: num(raw, ['max_position_embeddings']),
     norm: 'layer',
     normEps: num(raw, ['layer_norm_eps'], 1e-5),
     act: activation(raw.hidden_act ?? 'gelu'),
-    gated: false,
     parallel: bool(raw, 'use_parallel_residual', true),
-    positions: 'rotary',
-    positionOffset: 0,
-    rotaryDim: Math.trunc(headDim * (rope.partialFactor ?? 1)),
-    ropeTheta: rope.theta,
-    embedScale: 1,
-    attnScale: Array(nLayers).fill(1 / Math.sqrt(headDim)),
-    bosId: optionalId(raw, 'bos_token_id'),
-    eosId: optionalId(raw, 'eos_token_id'),
-  };
+    ...rotary(raw, dModel / nHeads),
+  });
 }
 
 /** Splits the fused [heads × (q, k, v) × head_dim, d] projection into q, k and v. */

@@ -3,20 +3,17 @@
  * grouped KV heads, gated SiLU FFN. Qwen2's q/k/v biases are picked up when present.
  */
 import type { WeightStore } from '../load/weights';
-import { activation, bool, num, optionalId, ropeParameters, type RawConfig } from './config';
+import { activation, bool, modelConfig, num, rotary, type RawConfig } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
 export function parseLlamaConfig(raw: RawConfig, family: string): ModelConfig {
   const dModel = num(raw, ['hidden_size']);
   const nHeads = num(raw, ['num_attention_heads']);
-  const nLayers = num(raw, ['num_hidden_layers']);
   const headDim = num(raw, ['head_dim'], dModel / nHeads);
-  const rope = ropeParameters(raw);
-  return {
+  return modelConfig(raw, {
     family,
-    modelType: String(raw.model_type),
-    nLayers,
+    nLayers: num(raw, ['num_hidden_layers']),
     dModel,
     nHeads,
     nKvHeads: num(raw, ['num_key_value_heads'], nHeads),
@@ -28,16 +25,8 @@ export function parseLlamaConfig(raw: RawConfig, family: string): ModelConfig {
     normEps: num(raw, ['rms_norm_eps'], 1e-6),
     act: activation(raw.hidden_act ?? 'silu'),
     gated: true,
-    parallel: false,
-    positions: 'rotary',
-    positionOffset: 0,
-    rotaryDim: Math.round(headDim * (rope.partialFactor ?? 1)),
-    ropeTheta: rope.theta,
-    embedScale: 1,
-    attnScale: Array(nLayers).fill(1 / Math.sqrt(headDim)),
-    bosId: optionalId(raw, 'bos_token_id'),
-    eosId: optionalId(raw, 'eos_token_id'),
-  };
+    ...rotary(raw, headDim),
+  });
 }
 
 export function convertLlama(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalModel {

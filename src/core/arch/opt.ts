@@ -1,6 +1,6 @@
 /** OPT: learned positions offset by 2, pre-LayerNorm (do_layer_norm_before), ReLU FFN. */
 import type { WeightStore } from '../load/weights';
-import { activation, bool, num, optionalId, type RawConfig } from './config';
+import { activation, bool, modelConfig, num, type RawConfig } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
@@ -8,34 +8,19 @@ function parseConfig(raw: RawConfig): ModelConfig {
   if (!bool(raw, 'do_layer_norm_before', true)) throw new Error('OPT with do_layer_norm_before=false (post-norm, e.g. opt-350m) is not supported');
   const dModel = num(raw, ['hidden_size']);
   if (num(raw, ['word_embed_proj_dim'], dModel) !== dModel) throw new Error('OPT with word_embed_proj_dim ≠ hidden_size (project_in/out) is not supported');
-  const nHeads = num(raw, ['num_attention_heads']);
-  const nLayers = num(raw, ['num_hidden_layers']);
-  const headDim = dModel / nHeads;
-  return {
+  return modelConfig(raw, {
     family: 'opt',
-    modelType: String(raw.model_type),
-    nLayers,
+    nLayers: num(raw, ['num_hidden_layers']),
     dModel,
-    nHeads,
-    nKvHeads: nHeads,
-    headDim,
+    nHeads: num(raw, ['num_attention_heads']),
     dFf: num(raw, ['ffn_dim']),
     vocabSize: num(raw, ['vocab_size']),
     contextSize: num(raw, ['max_position_embeddings']),
     norm: 'layer',
     normEps: 1e-5,
     act: activation(raw.activation_function ?? 'relu'),
-    gated: false,
-    parallel: false,
-    positions: 'learned',
     positionOffset: 2,
-    rotaryDim: 0,
-    ropeTheta: 0,
-    embedScale: 1,
-    attnScale: Array(nLayers).fill(1 / Math.sqrt(headDim)),
-    bosId: optionalId(raw, 'bos_token_id'),
-    eosId: optionalId(raw, 'eos_token_id'),
-  };
+  });
 }
 
 function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalModel {

@@ -1,6 +1,6 @@
 /** Phi (1, 1.5, 2): one LayerNorm feeding attention and FFN in parallel, partial rotary, biased lm_head. */
 import type { WeightStore } from '../load/weights';
-import { activation, bool, num, optionalId, ropeParameters, type RawConfig } from './config';
+import { activation, bool, modelConfig, num, rotary, type RawConfig } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
@@ -8,34 +8,21 @@ function parseConfig(raw: RawConfig): ModelConfig {
   if (bool(raw, 'qk_layernorm', false)) throw new Error('Phi with qk_layernorm=true is not supported');
   const dModel = num(raw, ['hidden_size']);
   const nHeads = num(raw, ['num_attention_heads']);
-  const nLayers = num(raw, ['num_hidden_layers']);
-  const headDim = dModel / nHeads;
-  const rope = ropeParameters(raw);
-  return {
+  return modelConfig(raw, {
     family: 'phi',
-    modelType: String(raw.model_type),
-    nLayers,
+    nLayers: num(raw, ['num_hidden_layers']),
     dModel,
     nHeads,
     nKvHeads: num(raw, ['num_key_value_heads'], nHeads),
-    headDim,
     dFf: num(raw, ['intermediate_size']),
     vocabSize: num(raw, ['vocab_size']),
     contextSize: num(raw, ['max_position_embeddings']),
     norm: 'layer',
     normEps: num(raw, ['layer_norm_eps'], 1e-5),
     act: activation(raw.hidden_act ?? 'gelu_new'),
-    gated: false,
     parallel: true,
-    positions: 'rotary',
-    positionOffset: 0,
-    rotaryDim: Math.trunc(headDim * (rope.partialFactor ?? 0.5)),
-    ropeTheta: rope.theta,
-    embedScale: 1,
-    attnScale: Array(nLayers).fill(1 / Math.sqrt(headDim)),
-    bosId: optionalId(raw, 'bos_token_id'),
-    eosId: optionalId(raw, 'eos_token_id'),
-  };
+    ...rotary(raw, dModel / nHeads, 0.5),
+  });
 }
 
 function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalModel {

@@ -1,0 +1,201 @@
+/**
+ * Statistics 3–5 of Geva et al. (2021), over sampled corpus positions:
+ *  3. active memories: the share of a layer's coefficients above a threshold;
+ *  4. composition: how often the FFN output's top token is the top token of none of the
+ *     active memories (the output is then a composition, not one memory's prediction);
+ *  5. residual vs FFN: how often the residual's top token before the FFN is already the
+ *     model's final prediction, and whether the layer's output keeps the residual's top
+ *     token, takes the FFN's, or becomes a third one.
+ * Every top token here is read through the final norm and E (the logit lens). A memory's
+ * top token comes from the final-norm value table: the norm ignores positive scale, so
+ * that is exactly the top token of the memory's own contribution cᵢ·vᵢ.
+ */
+import { hookName, PREDICTION_IDS } from '../hooks';
+import type { Model } from '../model';
+import type { HookTensor } from '../runtime/session';
+import type { SampledWindow } from './corpusSample';
+import { topK } from './topk';
+import type { ValueTable } from './valueTable';
+import { VocabProjector } from './vocab';
+
+export interface LayerActivity {
+  layer: number;
+  /** Mean share of the layer's memories active at a position, and its spread over positions. */
+  meanShare: number;
+  p10: number;
+  p50: number;
+  p90: number;
+  meanCount: number;
+}
+
+export interface LayerComposition {
+  layer: number;
+  /** Positions with at least one active memory: the denominator. */
+  positions: number;
+  /** Positions where no memory was active (left out). */
+  noActive: number;
+  /** Positions where the FFN output's top token is no active memory's top token. */
+  differs: number;
+  rate: number;
+  /** Share of positions where the single strongest memory's top token is the FFN output's. */
+  strongestAgrees: number;
+}
+
+export type ResidualOutcome = 'agree' | 'residual' | 'ffn' | 'neither';
+
+export interface LayerResidual {
+  layer: number;
+  positions: number;
+  /** Share of positions whose residual top token (before the FFN) is the final prediction. */
+  residualIsFinal: number;
+  /**
+   * Shares of positions by what the layer's output top token is: `agree` the residual and
+   * the FFN share a top token and the output keeps it; `residual` it is the residual's
+   * (which the FFN's differs from); `ffn` it is the FFN's; `neither` a third token.
+   */
+  outcomes: Record<ResidualOutcome, number>;
+}
+
+export interface PositionStatistics {
+  positions: number;
+  windows: number;
+  threshold: number;
+  /** Memories compared per position in the composition test: the strongest N active, or all (null). */
+  maxMemories: number | null;
+  activity: LayerActivity[];
+  composition: LayerComposition[];
+  residual: LayerResidual[];
+}
+
+export interface PositionOptions {
+  /** A memory is active when its coefficient exceeds this (default 0). */
+  threshold?: number;
+  maxMemories?: number;
+  /** Windows per forward pass (default 8). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const KINDS = ['resid_mid', 'mlp.out', 'resid_post'] as const;
+
+function quantile(sorted: Float32Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Accumulators per layer, turned into the reported shares at the end. */
+class Tally {
+  shares: number[][];
+  counts: number[];
+  comp: { positions: number; noActive: number; differs: number; strongest: number }[];
+  res: { positions: number; final: number; outcomes: Record<ResidualOutcome, number> }[];
+  constructor(nLayers: number) {
+    this.shares = Array.from({ length: nLayers }, () => []);
+    this.counts = new Array(nLayers).fill(0);
+    this.comp = Array.from({ length: nLayers }, () => ({ positions: 0, noActive: 0, differs: 0, strongest: 0 }));
+    this.res = Array.from({ length: nLayers }, () => ({ positions: 0, final: 0, outcomes: { agree: 0, residual: 0, ffn: 0, neither: 0 } }));
+  }
+}
+
+function outcomeOf(resTop: number, ffnTop: number, outTop: number): ResidualOutcome {
+  if (resTop === ffnTop) return outTop === resTop ? 'agree' : 'neither';
+  if (outTop === resTop) return 'residual';
+  if (outTop === ffnTop) return 'ffn';
+  return 'neither';
+}
+
+/** Rows `position` of [B, T, d] hooks at (b, t), for every sampled position, stacked. */
+function gatherRows(tensors: HookTensor[], at: { b: number; t: number }[]): Float32Array {
+  const [, T, d] = tensors[0].dims;
+  const out = new Float32Array(at.length * tensors.length * d);
+  let row = 0;
+  for (const { b, t } of at) {
+    for (const x of tensors) out.set(x.data.subarray((b * T + t) * d, (b * T + t + 1) * d), d * row++);
+  }
+  return out;
+}
+
+export async function positionStatistics(model: Model, lensTable: ValueTable, sample: readonly SampledWindow[], opts: PositionOptions = {}): Promise<PositionStatistics> {
+  if (!lensTable.finalNorm) throw new Error('positionStatistics needs the final-norm value table (the lens the FFN output is read through)');
+  const threshold = opts.threshold ?? 0;
+  const maxMemories = opts.maxMemories ?? null;
+  const L = model.config.nLayers;
+  const dFf = model.config.dFf;
+  const d = model.config.dModel;
+  const batchSize = opts.batchSize ?? 8;
+  const hooks = [...Array.from({ length: L }, (_, l) => [hookName(l, 'mlp.coeff'), ...KINDS.map((k) => hookName(l, k))]).flat(), PREDICTION_IDS];
+  const projector = await VocabProjector.for(model);
+  const tally = new Tally(L);
+  const topIds = lensTable.data.topIds;
+  const k = lensTable.k;
+
+  // similar lengths together, so right-padding wastes little; only the prefix up to the last sampled position is run
+  const jobs = sample.map((w) => ({ ids: w.ids.slice(0, w.positions[w.positions.length - 1] + 1), positions: w.positions })).sort((a, b) => a.ids.length - b.ids.length);
+  const total = jobs.reduce((a, j) => a + j.positions.length, 0);
+  let done = 0;
+  for (let s = 0; s < jobs.length; s += batchSize) {
+    opts.signal?.throwIfAborted();
+    const batch = jobs.slice(s, s + batchSize);
+    const T = batch[batch.length - 1].ids.length;
+    const out = await model.run(
+      batch.map((j) => [...j.ids, ...new Array(T - j.ids.length).fill(0)]),
+      hooks,
+    );
+    const at = batch.flatMap((j, b) => j.positions.map((t) => ({ b, t })));
+    const lensRows = gatherRows(Array.from({ length: L }, (_, l) => KINDS.map((kind) => out.get(hookName(l, kind))!)).flat(), at);
+    const lens = await projector.project({ data: lensRows, shape: [lensRows.length / d, d] }, 1, { finalNorm: true });
+    const preds = out.get(PREDICTION_IDS)!;
+    const pk = preds.dims[2];
+
+    at.forEach(({ b, t }, i) => {
+      const final = preds.data[(b * T + t) * pk];
+      for (let l = 0; l < L; l++) {
+        const base = (i * L + l) * KINDS.length;
+        const [resTop, ffnTop, outTop] = [lens.top.ids[base], lens.top.ids[base + 1], lens.top.ids[base + 2]];
+        const coeff = out.get(hookName(l, 'mlp.coeff'))!;
+        const offset = (b * T + t) * dFf;
+        const active: number[] = [];
+        for (let key = 0; key < dFf; key++) if (coeff.data[offset + key] > threshold) active.push(key);
+        tally.shares[l].push(active.length / dFf);
+        tally.counts[l] += active.length;
+
+        const c = tally.comp[l];
+        if (active.length === 0) c.noActive++;
+        else {
+          const compared = maxMemories === null || active.length <= maxMemories ? active : topK(coeff.data, offset, dFf, maxMemories).map((h) => h.index);
+          const memTop = (key: number) => topIds[(l * dFf + key) * k];
+          c.positions++;
+          if (!compared.some((key) => memTop(key) === ffnTop)) c.differs++;
+          const strongest = topK(coeff.data, offset, dFf, 1)[0].index;
+          if (memTop(strongest) === ffnTop) c.strongest++;
+        }
+        const r = tally.res[l];
+        r.positions++;
+        if (resTop === final) r.final++;
+        r.outcomes[outcomeOf(resTop, ffnTop, outTop)]++;
+      }
+    });
+    done += at.length;
+    opts.onProgress?.(done, total);
+  }
+
+  const n = total;
+  return {
+    positions: n,
+    windows: sample.length,
+    threshold,
+    maxMemories,
+    activity: tally.shares.map((xs, layer) => {
+      const sorted = Float32Array.from(xs).sort();
+      return { layer, meanShare: xs.reduce((a, x) => a + x, 0) / (xs.length || NaN), p10: quantile(sorted, 0.1), p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), meanCount: tally.counts[layer] / (n || NaN) };
+    }),
+    composition: tally.comp.map((c, layer) => ({ layer, positions: c.positions, noActive: c.noActive, differs: c.differs, rate: c.differs / (c.positions || NaN), strongestAgrees: c.strongest / (c.positions || NaN) })),
+    residual: tally.res.map((r, layer) => ({
+      layer,
+      positions: r.positions,
+      residualIsFinal: r.final / (r.positions || NaN),
+      outcomes: Object.fromEntries(Object.entries(r.outcomes).map(([o, v]) => [o, v / (r.positions || NaN)])) as Record<ResidualOutcome, number>,
+    })),
+  };
+}
