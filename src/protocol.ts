@@ -23,14 +23,14 @@ export interface TokenView {
   end: number;
 }
 
-export interface MemoryView {
-  key: number;
-  coeff: number;
-}
-
 export interface CellView {
-  /** Top memories by coefficient at this layer and token. */
-  top: MemoryView[];
+  /**
+   * The top memories at this layer and token, strongest first, as parallel arrays: a heatmap of
+   * 128 tokens holds ~10k of them, and columns keep the message to the webview about half the
+   * size of {key, coeff} objects.
+   */
+  keys: number[];
+  coeffs: number[];
   /** Number of memories whose coefficient exceeds the threshold. */
   active: number;
   maxCoeff: number;
@@ -113,8 +113,8 @@ export interface RequestMap {
     result: InterventionResultView;
   };
   layerPredictions: { params: { ids: number[]; position: number; k: number }; result: LayerLensView[] };
-  /** Asks the host to decorate the editor with one memory's activations. */
-  highlightKey: { params: { layer: number; key: number }; result: { ok: true } };
+  /** Decorates the active editor with one memory's activations. */
+  highlightKey: { params: { layer: number; key: number }; result: { tokens: number } };
 }
 
 export type RequestMethod = keyof RequestMap;
@@ -127,6 +127,11 @@ export type RequestMessage = {
 
 export type WebviewMessage =
   | { type: 'ready' }
+  /**
+   * The heatmap for an analysis of `tokens` tokens is painted, `ms` after its message arrived, at
+   * wall-clock `paintedAt` (Date.now(): host and webview share the machine's clock).
+   */
+  | { type: 'rendered'; tokens: number; ms: number; paintedAt: number }
   | RequestMessage;
 
 // ---------- host → webview ----------
@@ -136,7 +141,6 @@ export type EngineState = 'idle' | 'loading' | 'ready' | 'busy' | 'error';
 export type HostMessage =
   | { type: 'inspect'; view: InspectView }
   | { type: 'status'; state: EngineState; message: string }
-  | { type: 'select'; layer: number; position: number }
   | { type: 'response'; requestId: number; ok: true; result: RequestMap[RequestMethod]['result'] }
   | { type: 'response'; requestId: number; ok: false; error: string };
 
@@ -199,6 +203,12 @@ function isMethod(u: unknown): u is RequestMethod {
 export function parseWebviewMessage(u: unknown): WebviewMessage | undefined {
   if (!isRec(u)) return undefined;
   if (u.type === 'ready') return { type: 'ready' };
+  if (u.type === 'rendered') {
+    const { ms, paintedAt } = u;
+    const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+    if (!isIndex(u.tokens, LIMITS.maxIds) || !isTime(ms) || !isTime(paintedAt)) return undefined;
+    return { type: 'rendered', tokens: u.tokens, ms, paintedAt };
+  }
   if (u.type !== 'request') return undefined;
   if (!isIndex(u.requestId, Number.MAX_SAFE_INTEGER) || !isMethod(u.method) || !isRec(u.params)) return undefined;
   if (!paramValidators[u.method](u.params)) return undefined;

@@ -3,13 +3,20 @@ import { UsageError } from './args';
 import { processIo, type Io } from './io';
 import * as activations from './commands/activations';
 import * as inspect from './commands/inspect';
+import * as report from './commands/report';
+import * as search from './commands/search';
+import * as values from './commands/values';
+import * as indexCmd from './commands/index';
+import * as merge from './commands/merge';
+import * as triggers from './commands/triggers';
+import * as patterns from './commands/patterns';
 
 interface Command {
   usage: string;
   run(argv: string[], io: Io): Promise<void>;
 }
 
-const COMMANDS: Record<string, Command> = { inspect, activations };
+const COMMANDS: Record<string, Command> = { inspect, activations, values, search, report, index: indexCmd, merge, triggers, patterns };
 
 function help(): string {
   return ['usage: ffn-lens <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  ffn-lens ${c.usage}`), '', 'Models: a Hugging Face directory, a llama2.c .bin file, or a hub id (default: ../shared/models/gpt2-books when present).'].join('\n');

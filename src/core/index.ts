@@ -14,8 +14,17 @@ export { decodeValue, type DecodedValue } from './analysis/values';
 export { predictWithInterventions, layerPredictions, type InterventionEffect, type LayerPrediction } from './analysis/interventions';
 export { VocabProjector } from './analysis/vocab';
 export { encodeSafetensors, SafetensorsFile } from './load/safetensors';
+export { valueTable, computeValueTable, readValueTable, valueTablePath, ValueTable, ValueTableFileError, DEFAULT_TABLE_K, type ValueTableOptions, type ValueTableProgress, type TokenProb } from './analysis/valueTable';
+export { MemorySearch, searchWord, queryTokens, type MemorySearchHit, type SearchSide, type WordSearchResult } from './analysis/search';
+export { tokenRanks } from './analysis/ranks';
+export { paperStatistics, STATISTICS_VERSION, type PaperStatistics, type StatisticsOptions, type TriggerLookup } from './analysis/stats';
+export type { AgreementStatistics, CalibrationBin, LayerAgreement, LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './analysis/stats';
+export { renderReport } from './analysis/report';
 
 import { Model, type LoadOptions } from './model';
 
 /** Loads a model from a directory, a llama2.c .bin file or a hub id. */
 export const loadModel = (spec: string, opts?: LoadOptions): Promise<Model> => Model.load(spec, opts);
+export { buildTriggerIndex, mergeTriggerIndexes, openTriggerIndex, TriggerIndex, TriggerIndexAborted, CorpusError, DEFAULT_TOP, DEFAULT_WINDOW, type BuildOptions, type Trigger, type TriggerIndexInfo, type IndexProgress, type IndexSettings, type IndexTotals, type CorpusFile } from './analysis/triggers';
+export { findPatterns, keyPatterns, layerPatterns, summarizeKey, summarizeLayer, type Pattern, type PatternKind, type PatternType, type KeyPatterns, type LayerPatterns, type PatternOptions } from './analysis/patterns';
+export { readLabels, writeLabels, addLabel, removeLabel, labelsFor, LabelFileError, LABELS_VERSION, type KeyLabel, type LabelKind } from './analysis/labels';

@@ -18,6 +18,8 @@ export class EngineClient {
   constructor(
     private readonly workerPath: string,
     private readonly log: (line: string) => void,
+    /** Called when the worker dies: whatever it had loaded is gone. */
+    private readonly onExit: () => void = () => undefined,
   ) {}
 
   request<M extends EngineMethod>(
@@ -60,6 +62,7 @@ export class EngineClient {
         this.worker = undefined;
         if (code !== 0) this.log(`engine worker exited with code ${code}`);
         this.failAll(new Error(`The engine stopped (exit code ${code}).`));
+        this.onExit();
       }
     });
     this.worker = w;

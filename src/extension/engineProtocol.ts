@@ -30,12 +30,28 @@ export interface EngineMethods {
   load: { params: LoadParams; result: ModelView };
   tokenize: { params: { text: string }; result: TokenView[] };
   inspect: { params: { text: string; topK: number; threshold?: number }; result: InspectResultView };
-  decodeValues: { params: { items: { layer: number; key: number }[]; k: number }; result: ValueView[] };
+  decodeValues: {
+    params: { items: { layer: number; key: number }[]; k: number; finalNorm: boolean };
+    result: ValueView[];
+  };
   intervene: {
     params: { ids: number[]; position: number; interventions: Intervention[]; k: number };
     result: InterventionResultView;
   };
   layerPredictions: { params: { ids: number[]; position: number; k: number }; result: LayerLensView[] };
+  /** One memory's coefficient at every token of a text (long texts run in context-size windows). */
+  keyActivations: { params: { text: string; layer: number; key: number }; result: { tokens: TokenView[]; coeffs: number[] } };
+  /**
+   * Memories whose value vectors promote (or suppress) a word's first token, from the model's
+   * value table (computed once per model and cached on disk; progress is reported meanwhile).
+   */
+  searchWord: {
+    params: { word: string; side: 'promote' | 'suppress'; limit: number; finalNorm: boolean };
+    result: {
+      tokens: { id: number; text: string }[];
+      hits: { layer: number; key: number; tokenId: number; prob: number; rank: number }[];
+    };
+  };
   unload: { params: Record<string, never>; result: null };
 }
 

@@ -1,67 +1,28 @@
 /**
- * Corpus positions for the statistics that need forward passes, cut by the same
- * convention as the trigger-example index so the numbers describe the same text:
- * a paragraph is a maximal run of lines holding a non-whitespace character, joined with
- * "\n" and trimmed, numbered across files in order; each paragraph is tokenized alone
- * and cut into consecutive windows of at most W tokens, each run from position 0.
+ * Corpus positions for the statistics that need forward passes. Paragraphs and windows
+ * come from the trigger index's own corpus reader (same files, same convention: UTF-8,
+ * maximal runs of non-blank lines, windows of W tokens from position 0), so the sampled
+ * positions are drawn from exactly the population the index ranked triggers over.
  */
-import * as fs from 'node:fs';
 import type { Tokenizer } from '../tokenize/types';
+import { readParagraphs, scanCorpus } from './triggers/corpus';
+import { windowsOf, type Window } from './triggers/windows';
 
-export interface CorpusWindow {
-  paragraph: number;
-  window: number;
-  ids: number[];
-}
-
-export interface SampledWindow extends CorpusWindow {
+export interface SampledWindow extends Window {
   /** Sampled positions in this window, ascending. */
   positions: number[];
 }
 
-export function splitParagraphs(text: string): string[] {
-  const out: string[] = [];
-  let run: string[] = [];
-  const flush = () => {
-    if (run.length) out.push(run.join('\n').trim());
-    run = [];
-  };
-  for (const line of text.split(/\r?\n/)) {
-    if (/\S/.test(line)) run.push(line);
-    else flush();
-  }
-  flush();
-  return out;
+export interface CorpusWindows {
+  paragraphs: number;
+  windows: Window[];
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Paragraphs of the files, in order. Unreadable or non-UTF-8 files are named in the error. */
-export function readParagraphs(files: readonly string[]): string[] {
-  if (files.length === 0) throw new Error('no corpus files given');
-  return files.flatMap((f) => {
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(f);
-    } catch (e) {
-      throw new Error(`cannot read corpus file ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    try {
-      return splitParagraphs(strictUtf8.decode(bytes));
-    } catch {
-      throw new Error(`corpus file ${f} is not UTF-8 text`);
-    }
-  });
-}
-
-export function windowsOf(tokenizer: Tokenizer, paragraphs: readonly string[], size: number): CorpusWindow[] {
-  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`window size must be a positive integer, got ${size}`);
-  const out: CorpusWindow[] = [];
-  paragraphs.forEach((p, paragraph) => {
-    const ids = tokenizer.encode(p);
-    for (let start = 0, window = 0; start < ids.length; start += size, window++) out.push({ paragraph, window, ids: ids.slice(start, start + size) });
-  });
-  return out;
+export async function corpusWindows(tokenizer: Tokenizer, files: readonly string[], size: number, signal?: AbortSignal): Promise<CorpusWindows> {
+  const scanned = await scanCorpus(files, signal);
+  const windows: Window[] = [];
+  for await (const p of readParagraphs(scanned.files, signal)) windows.push(...windowsOf(p.index, tokenizer.encode(p.text), size));
+  return { paragraphs: scanned.paragraphs, windows };
 }
 
 /** A small seeded generator (mulberry32), so a sample is reproducible from its seed. */
@@ -77,34 +38,36 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * `n` distinct positions drawn uniformly from all candidate positions (those not holding
- * a special token), grouped by window in corpus order. Fewer when the corpus is smaller.
+ * About `n` corpus positions for the statistics: windows are drawn uniformly at random
+ * (seeded) and each contributes all its candidate positions (those not holding a special
+ * token, as in the index), so every position is equally likely to be drawn while a
+ * forward pass serves a whole window instead of one position. The last window drawn
+ * contributes a random subset, to give exactly min(n, all candidates) positions.
+ * Grouped by window, in corpus order.
  */
-export function samplePositions(windows: readonly CorpusWindow[], tokenizer: Tokenizer, n: number, seed = 1): SampledWindow[] {
-  const win: number[] = [];
-  const pos: number[] = [];
-  windows.forEach((w, wi) =>
-    w.ids.forEach((id, t) => {
-      if (!tokenizer.isSpecial(id)) {
-        win.push(wi);
-        pos.push(t);
-      }
-    }),
-  );
-  const total = win.length;
-  const take = Math.min(n, total);
-  // Floyd's algorithm: `take` distinct indices without materialising a permutation
+export function samplePositions(windows: readonly Window[], tokenizer: Pick<Tokenizer, 'isSpecial'>, n: number, seed = 1): SampledWindow[] {
   const rand = seededRandom(seed);
-  const chosen = new Set<number>();
-  for (let j = total - take; j < total; j++) {
-    const r = Math.floor(rand() * (j + 1));
-    chosen.add(chosen.has(r) ? j : r);
+  const order = windows.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
   }
-  const byWindow = new Map<number, number[]>();
-  for (const c of [...chosen].sort((a, b) => a - b)) {
-    const list = byWindow.get(win[c]) ?? [];
-    list.push(pos[c]);
-    byWindow.set(win[c], list);
+  const chosen = new Map<number, number[]>();
+  let total = 0;
+  for (const wi of order) {
+    if (total >= n) break;
+    let positions = windows[wi].ids.flatMap((id, t) => (tokenizer.isSpecial(id) ? [] : [t]));
+    if (positions.length === 0) continue;
+    if (total + positions.length > n) {
+      // a random subset of the last window, still in position order
+      for (let i = positions.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [positions[i], positions[j]] = [positions[j], positions[i]];
+      }
+      positions = positions.slice(0, n - total).sort((a, b) => a - b);
+    }
+    chosen.set(wi, positions);
+    total += positions.length;
   }
-  return [...byWindow.entries()].map(([wi, positions]) => ({ ...windows[wi], positions }));
+  return [...chosen.keys()].sort((a, b) => a - b).map((wi) => ({ ...windows[wi], positions: chosen.get(wi)! }));
 }

@@ -7,9 +7,17 @@
  */
 import type { Model } from '../model';
 import { tokenRanks } from './ranks';
-import type { TriggerLookup } from './triggerSource';
-import type { ValueTable } from './valueTable';
 import { seededRandom } from './corpusSample';
+import type { Trigger } from './triggers/open';
+import type { ValueTable } from './valueTable';
+
+/**
+ * What agreement needs of a trigger-example index: a key's triggers, best first. The
+ * real TriggerIndex has this shape; tests may pass any object that does.
+ */
+export interface TriggerLookup {
+  triggers(layer: number, key: number): readonly Trigger[];
+}
 
 export interface LayerAgreement {
   layer: number;

@@ -10,7 +10,7 @@
  * top token comes from the final-norm value table: the norm ignores positive scale, so
  * that is exactly the top token of the memory's own contribution cᵢ·vᵢ.
  */
-import { hookName, PREDICTION_IDS } from '../hooks';
+import { hookName } from '../hooks';
 import type { Model } from '../model';
 import type { HookTensor } from '../runtime/session';
 import type { SampledWindow } from './corpusSample';
@@ -37,6 +37,11 @@ export interface LayerComposition {
   /** Positions where the FFN output's top token is no active memory's top token. */
   differs: number;
   rate: number;
+  /**
+   * The same share with each memory's top token taken from the raw pᵢ = softmax(vᵢ·E),
+   * as the paper reads values, while the FFN output stays read through the final norm.
+   */
+  rateRawValues: number | null;
   /** Share of positions where the single strongest memory's top token is the FFN output's. */
   strongestAgrees: number;
 }
@@ -71,13 +76,29 @@ export interface PositionOptions {
   /** A memory is active when its coefficient exceeds this (default 0). */
   threshold?: number;
   maxMemories?: number;
-  /** Windows per forward pass (default 8). */
-  batchSize?: number;
+  /** The raw (no final norm) value table, for rateRawValues. */
+  rawTable?: ValueTable;
+  /** Tokens per forward pass (default 1024). */
+  batchTokens?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
 
 const KINDS = ['resid_mid', 'mlp.out', 'resid_post'] as const;
+/** Rows per projection call: bounds the [rows, vocab] buffers onnxruntime allocates. */
+const LENS_ROWS = 1024;
+
+/** Top-1 token of each [d] row through the final norm and E, in bounded calls. */
+async function lensTop(projector: VocabProjector, rows: Float32Array, d: number): Promise<Int32Array> {
+  const n = rows.length / d;
+  const out = new Int32Array(n);
+  for (let s = 0; s < n; s += LENS_ROWS) {
+    const e = Math.min(n, s + LENS_ROWS);
+    const p = await projector.project({ data: rows.subarray(s * d, e * d), shape: [e - s, d] }, 1, { finalNorm: true });
+    out.set(p.top.ids, s);
+  }
+  return out;
+}
 
 function quantile(sorted: Float32Array, q: number): number {
   if (sorted.length === 0) return NaN;
@@ -88,12 +109,12 @@ function quantile(sorted: Float32Array, q: number): number {
 class Tally {
   shares: number[][];
   counts: number[];
-  comp: { positions: number; noActive: number; differs: number; strongest: number }[];
+  comp: { positions: number; noActive: number; differs: number; differsRaw: number; strongest: number }[];
   res: { positions: number; final: number; outcomes: Record<ResidualOutcome, number> }[];
   constructor(nLayers: number) {
     this.shares = Array.from({ length: nLayers }, () => []);
     this.counts = new Array(nLayers).fill(0);
-    this.comp = Array.from({ length: nLayers }, () => ({ positions: 0, noActive: 0, differs: 0, strongest: 0 }));
+    this.comp = Array.from({ length: nLayers }, () => ({ positions: 0, noActive: 0, differs: 0, differsRaw: 0, strongest: 0 }));
     this.res = Array.from({ length: nLayers }, () => ({ positions: 0, final: 0, outcomes: { agree: 0, residual: 0, ffn: 0, neither: 0 } }));
   }
 }
@@ -123,20 +144,27 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
   const L = model.config.nLayers;
   const dFf = model.config.dFf;
   const d = model.config.dModel;
-  const batchSize = opts.batchSize ?? 8;
-  const hooks = [...Array.from({ length: L }, (_, l) => [hookName(l, 'mlp.coeff'), ...KINDS.map((k) => hookName(l, k))]).flat(), PREDICTION_IDS];
+  const batchTokens = opts.batchTokens ?? 1024;
+  // no prediction hooks: the final prediction is the lens of the last layer's output, which
+  // is computed anyway (final norm, then E: exactly the model's logits)
+  const hooks = Array.from({ length: L }, (_, l) => [hookName(l, 'mlp.coeff'), ...KINDS.map((k) => hookName(l, k))]).flat();
   const projector = await VocabProjector.for(model);
   const tally = new Tally(L);
-  const topIds = lensTable.data.topIds;
-  const k = lensTable.k;
+  const memTop = (t: ValueTable, l: number, key: number) => t.data.topIds[(l * dFf + key) * t.k];
+  const raw = opts.rawTable;
+  if (raw && raw.finalNorm) throw new Error('rawTable must be the value table without the final norm');
 
   // similar lengths together, so right-padding wastes little; only the prefix up to the last sampled position is run
   const jobs = sample.map((w) => ({ ids: w.ids.slice(0, w.positions[w.positions.length - 1] + 1), positions: w.positions })).sort((a, b) => a.ids.length - b.ids.length);
   const total = jobs.reduce((a, j) => a + j.positions.length, 0);
   let done = 0;
-  for (let s = 0; s < jobs.length; s += batchSize) {
+  for (let s = 0; s < jobs.length; ) {
     opts.signal?.throwIfAborted();
-    const batch = jobs.slice(s, s + batchSize);
+    // jobs are sorted by length, so the batch's last job sets its padded length
+    let e = s + 1;
+    while (e < jobs.length && (e - s + 1) * jobs[e].ids.length <= batchTokens) e++;
+    const batch = jobs.slice(s, e);
+    s = e;
     const T = batch[batch.length - 1].ids.length;
     const out = await model.run(
       batch.map((j) => [...j.ids, ...new Array(T - j.ids.length).fill(0)]),
@@ -144,15 +172,13 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
     );
     const at = batch.flatMap((j, b) => j.positions.map((t) => ({ b, t })));
     const lensRows = gatherRows(Array.from({ length: L }, (_, l) => KINDS.map((kind) => out.get(hookName(l, kind))!)).flat(), at);
-    const lens = await projector.project({ data: lensRows, shape: [lensRows.length / d, d] }, 1, { finalNorm: true });
-    const preds = out.get(PREDICTION_IDS)!;
-    const pk = preds.dims[2];
+    const lens = await lensTop(projector, lensRows, d);
 
     at.forEach(({ b, t }, i) => {
-      const final = preds.data[(b * T + t) * pk];
+      const final = lens[(i * L + L - 1) * KINDS.length + 2];
       for (let l = 0; l < L; l++) {
         const base = (i * L + l) * KINDS.length;
-        const [resTop, ffnTop, outTop] = [lens.top.ids[base], lens.top.ids[base + 1], lens.top.ids[base + 2]];
+        const [resTop, ffnTop, outTop] = [lens[base], lens[base + 1], lens[base + 2]];
         const coeff = out.get(hookName(l, 'mlp.coeff'))!;
         const offset = (b * T + t) * dFf;
         const active: number[] = [];
@@ -164,11 +190,11 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
         if (active.length === 0) c.noActive++;
         else {
           const compared = maxMemories === null || active.length <= maxMemories ? active : topK(coeff.data, offset, dFf, maxMemories).map((h) => h.index);
-          const memTop = (key: number) => topIds[(l * dFf + key) * k];
           c.positions++;
-          if (!compared.some((key) => memTop(key) === ffnTop)) c.differs++;
+          if (!compared.some((key) => memTop(lensTable, l, key) === ffnTop)) c.differs++;
+          if (raw && !compared.some((key) => memTop(raw, l, key) === ffnTop)) c.differsRaw++;
           const strongest = topK(coeff.data, offset, dFf, 1)[0].index;
-          if (memTop(strongest) === ffnTop) c.strongest++;
+          if (memTop(lensTable, l, strongest) === ffnTop) c.strongest++;
         }
         const r = tally.res[l];
         r.positions++;
@@ -190,7 +216,7 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
       const sorted = Float32Array.from(xs).sort();
       return { layer, meanShare: xs.reduce((a, x) => a + x, 0) / (xs.length || NaN), p10: quantile(sorted, 0.1), p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), meanCount: tally.counts[layer] / (n || NaN) };
     }),
-    composition: tally.comp.map((c, layer) => ({ layer, positions: c.positions, noActive: c.noActive, differs: c.differs, rate: c.differs / (c.positions || NaN), strongestAgrees: c.strongest / (c.positions || NaN) })),
+    composition: tally.comp.map((c, layer) => ({ layer, positions: c.positions, noActive: c.noActive, differs: c.differs, rate: c.differs / (c.positions || NaN), rateRawValues: raw ? c.differsRaw / (c.positions || NaN) : null, strongestAgrees: c.strongest / (c.positions || NaN) })),
     residual: tally.res.map((r, layer) => ({
       layer,
       positions: r.positions,

@@ -28,7 +28,10 @@ export interface Projection {
 const INPUT = 'x';
 const K_INPUT = 'k';
 
-function projectionGraph(model: Model): GraphBuilder {
+type Mode = 'raw' | 'normed';
+
+/** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
+function projectionGraph(model: Model, mode: Mode): GraphBuilder {
   const cfg: ModelConfig = model.config;
   const g = new GraphBuilder('ffn-lens:vocab');
   const x = g.input(INPUT, DataType.FLOAT, ['n', cfg.dModel]);
@@ -36,17 +39,15 @@ function projectionGraph(model: Model): GraphBuilder {
   const unembed = model.unembed();
   const e = g.weight('unembed.weight', unembed.weight);
   const bias = unembed.bias && g.weight('unembed.bias', unembed.bias);
-  for (const mode of ['raw', 'normed'] as const) {
-    const input = mode === 'raw' ? x : normBlock(g, cfg, x, model.finalNorm(), 'final_norm');
-    let scores = g.op('MatMul', [input, e]);
-    if (bias) scores = g.op('Add', [scores, bias]);
-    const probs = g.op('Softmax', [scores], { axis: -1 });
-    for (const largest of [1, 0]) {
-      const [p, ids] = g.opMulti('TopK', [probs, k], 2, { axis: -1, largest, sorted: 1 });
-      const side = largest ? 'top' : 'bottom';
-      g.hook(`${mode}.${side}.probs`, p);
-      g.hook(`${mode}.${side}.ids`, g.op('Cast', [ids], { to: DataType.FLOAT }));
-    }
+  const input = mode === 'raw' ? x : normBlock(g, cfg, x, model.finalNorm(), 'final_norm');
+  let scores = g.op('MatMul', [input, e]);
+  if (bias) scores = g.op('Add', [scores, bias]);
+  const probs = g.op('Softmax', [scores], { axis: -1 });
+  for (const largest of [1, 0]) {
+    const [p, ids] = g.opMulti('TopK', [probs, k], 2, { axis: -1, largest, sorted: 1 });
+    const side = largest ? 'top' : 'bottom';
+    g.hook(`${mode}.${side}.probs`, p);
+    g.hook(`${mode}.${side}.ids`, g.op('Cast', [ids], { to: DataType.FLOAT }));
   }
   return g;
 }
@@ -54,16 +55,27 @@ function projectionGraph(model: Model): GraphBuilder {
 const projectors = new WeakMap<Model, Promise<VocabProjector>>();
 
 export class VocabProjector {
-  private constructor(private readonly session: ModelSession, private readonly dModel: number) {}
+  private readonly sessions = new Map<Mode, Promise<ModelSession>>();
 
-  /** The projector of a model, created once per model. */
+  private constructor(private readonly model: Model) {}
+
+  /** The projector of a model, created once per model; each mode's session on first use. */
   static for(model: Model): Promise<VocabProjector> {
     let p = projectors.get(model);
     if (!p) {
-      p = ModelSession.create(Buffer.concat(projectionGraph(model).serialize('ffn-lens')), { nLayers: 0, aliases: {} }).then((s) => new VocabProjector(s, model.config.dModel));
+      p = Promise.resolve(new VocabProjector(model));
       projectors.set(model, p);
     }
     return p;
+  }
+
+  private session(mode: Mode): Promise<ModelSession> {
+    let s = this.sessions.get(mode);
+    if (!s) {
+      s = ModelSession.create(Buffer.concat(projectionGraph(this.model, mode).serialize('ffn-lens')), { nLayers: 0, aliases: {} });
+      this.sessions.set(mode, s);
+    }
+    return s;
   }
 
   /**
@@ -72,10 +84,11 @@ export class VocabProjector {
    */
   async project(x: HostTensor, k: number, opts: { finalNorm?: boolean; bottom?: boolean } = {}): Promise<Projection> {
     const n = x.shape[0];
-    if (x.shape[1] !== this.dModel) throw new Error(`vocab projection: rows have ${x.shape[1]} values, the model has d_model ${this.dModel}`);
+    const dModel = this.model.config.dModel;
+    if (x.shape[1] !== dModel) throw new Error(`vocab projection: rows have ${x.shape[1]} values, the model has d_model ${dModel}`);
     const mode = opts.finalNorm ? 'normed' : 'raw';
     const outputs = [`${mode}.top.probs`, `${mode}.top.ids`, ...(opts.bottom ? [`${mode}.bottom.probs`, `${mode}.bottom.ids`] : [])];
-    const out = await this.session.runFeeds({ [INPUT]: x, [K_INPUT]: BigInt64Array.of(BigInt(k)) }, outputs);
+    const out = await (await this.session(mode)).runFeeds({ [INPUT]: x, [K_INPUT]: BigInt64Array.of(BigInt(k)) }, outputs);
     const pick = (side: string): VocabTop => ({
       ids: Int32Array.from(out.get(`${mode}.${side}.ids`)!.data),
       probs: out.get(`${mode}.${side}.probs`)!.data,

@@ -35,10 +35,14 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Registers an fp32 initializer; the name is the tensor's name in the graph. */
+  /**
+   * Registers an fp32 initializer; the name is the tensor's name in the graph. Weights
+   * used inside a branch live in the main graph too: the unembedding MatMul ran about
+   * 3× slower with its weight inside the If branch (onnxruntime did not pre-pack it).
+   */
   weight(name: string, t: HostTensor): string {
     const d = t.data;
-    this.initializers.push({ name, dataType: DataType.FLOAT, dims: t.shape, raw: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) });
+    (this.parent ?? this).initializers.push({ name, dataType: DataType.FLOAT, dims: t.shape, raw: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) });
     return name;
   }
 

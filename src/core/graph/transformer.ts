@@ -10,7 +10,8 @@ import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder } from './builder';
 
 export const INPUT_IDS = 'input_ids';
-/** Bool scalar: compute the prediction hooks in this run. */
+/** Bool scalars: compute the logits / the prediction hooks (which need the logits) in this run. */
+export const WANT_LOGITS = 'want_logits';
 export const WANT_PREDICTIONS = 'want_predictions';
 
 /**
@@ -63,7 +64,9 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
     x = block(g, cfg, l, x, w, shared);
   });
   const final = g.hook(FINAL_NORM, norm(g, cfg, x, model.finalNorm, 'final_norm'));
-  const logits = g.hook(LOGITS, linear(g, final, model.unembed, 'unembed'));
+  // The vocabulary projection is most of a small model's forward pass and many runs
+  // (trigger indexing, statistics) want only coefficients, so it too is conditional.
+  const [logits] = g.conditional(g.input(WANT_LOGITS, DataType.BOOL, []), [{ name: LOGITS, dataType: DataType.FLOAT }], (b) => [linear(b, final, model.unembed, 'unembed')]);
   // Top predictions in the graph, since a softmax over the vocabulary at every position
   // is the most expensive loop a caller would otherwise write in JavaScript; behind a
   // condition, so runs that do not fetch them do not pay for them.

@@ -4,8 +4,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { patchInputs } from '../graph/blocks';
-import { INPUT_IDS, WANT_PREDICTIONS } from '../graph/transformer';
-import { PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';
+import { INPUT_IDS, WANT_LOGITS, WANT_PREDICTIONS } from '../graph/transformer';
+import { LOGITS, PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';
 
 /** Set a memory coefficient to `value`, or multiply it by `value`. */
 export interface Intervention {
@@ -97,10 +97,12 @@ export class ModelSession {
     if (ids.some((row) => row.length !== seq)) throw new Error('run: sequences in a batch must have equal length (pad them)');
     const flat = new BigInt64Array(batch * seq);
     ids.forEach((row, b) => row.forEach((id, t) => (flat[b * seq + t] = BigInt(id))));
-    const want = hooks.includes(PREDICTION_PROBS) || hooks.includes(PREDICTION_IDS);
+    const predictions = hooks.includes(PREDICTION_PROBS) || hooks.includes(PREDICTION_IDS);
+    const flag = (on: boolean) => new ort.Tensor('bool', Uint8Array.of(on ? 1 : 0), []);
     const feeds: Record<string, ort.Tensor> = {
       [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]),
-      [WANT_PREDICTIONS]: new ort.Tensor('bool', Uint8Array.of(want ? 1 : 0), []),
+      [WANT_LOGITS]: flag(predictions || hooks.includes(LOGITS)),
+      [WANT_PREDICTIONS]: flag(predictions),
     };
     Object.assign(feeds, this.patchFeeds(batch, seq, interventions));
     return this.fetch(feeds, hooks);

@@ -89,7 +89,10 @@ export class HfTokenizer implements Tokenizer {
   }
 
   encode(text: string): number[] {
-    return this.tok.encode(text).ids;
+    const ids = this.tok.encode(text).ids;
+    // a vocabulary without an unknown token has no id for unseen text
+    if (ids.some((id) => id === undefined)) throw new Error('the tokenizer has no token for part of this text (and no unknown token)');
+    return ids;
   }
 
   decode(ids: number[]): string {

@@ -1,0 +1,93 @@
+/** `ffn-lens report`: the paper's statistics for a model and index, as HTML and/or JSON. */
+import * as fs from 'node:fs';
+import { openTriggerIndex, paperStatistics, renderReport, type PaperStatistics } from '../../core';
+import { intOption, parse, UsageError } from '../args';
+import { processIo, type Io } from '../io';
+import { loadFromArgs, modelOptions } from '../load';
+import { stageReporter } from '../stages';
+import { table } from '../table';
+
+export const usage = 'report --model M --index DIR [--corpus FILE…] [--out report.html] [--json] [--positions N] [--threshold X] [--max-memories N] [--final-norm] [--no-patterns] [--seed S]';
+
+const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
+
+/** A terminal summary when neither --out nor --json asks for the full result. */
+function summary(s: PaperStatistics): string {
+  const p = s.positions;
+  const rows = s.agreement.layers.map((a, l) => [
+    String(l),
+    pct(a.rate),
+    a.meanRank.toFixed(0),
+    s.patterns ? pct(s.patterns[l].covered) : '–',
+    pct(p.activity[l].meanShare),
+    pct(p.composition[l].rate),
+    pct(p.residual[l].residualIsFinal),
+    pct(p.residual[l].outcomes.ffn),
+  ]);
+  return [
+    `${s.model.name} on ${s.corpus.files.join(', ')}: ${p.positions} positions`,
+    table(['layer', 'agreement', 'mean rank', 'patterns', 'active', 'composition', 'resid = final', 'output = FFN'], rows),
+    '(--out FILE.html for the report with charts, --json for every number)',
+  ].join('\n');
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export async function run(argv: string[], io: Io = processIo): Promise<void> {
+  const { values, positionals } = parse(argv, {
+    ...modelOptions,
+    index: { type: 'string', short: 'i' },
+    corpus: { type: 'string', short: 'c', multiple: true },
+    out: { type: 'string', short: 'o' },
+    json: { type: 'boolean' },
+    positions: { type: 'string' },
+    threshold: { type: 'string' },
+    'max-memories': { type: 'string' },
+    'final-norm': { type: 'boolean' },
+    'no-patterns': { type: 'boolean' },
+    seed: { type: 'string' },
+  });
+  if (!values.index) throw new UsageError('--index DIR is required (build one with `ffn-lens index`)');
+  const threshold = values.threshold === undefined ? 0 : Number(values.threshold);
+  if (!Number.isFinite(threshold)) throw new UsageError(`--threshold must be a number, got "${String(values.threshold)}"`);
+  const positions = intOption(values, 'positions', 1000);
+  const seed = intOption(values, 'seed', 1, 0);
+  const maxMemories = values['max-memories'] === undefined ? undefined : intOption(values, 'max-memories', 1);
+
+  const model = await loadFromArgs(values, io);
+  try {
+    const index = openTriggerIndex(values.index as string, model);
+    // the corpus defaults to the files the index was built from, where they still are
+    const given = [...((values.corpus as string[] | undefined) ?? []), ...positionals];
+    const corpus = given.length ? given : index.info.corpus.map((f) => f.path);
+    const stats = await paperStatistics(model, index, {
+      corpus,
+      window: index.info.settings.window,
+      positions,
+      seed,
+      threshold,
+      maxMemories,
+      finalNorm: Boolean(values['final-norm']),
+      patterns: !values['no-patterns'],
+      cacheDir: values.cache as string | undefined,
+      onProgress: stageReporter(io, Boolean(values.quiet)),
+    });
+    if (values.out) {
+      writeAtomically(values.out as string, renderReport(stats));
+      io.err(`wrote ${String(values.out)}\n`);
+    }
+    if (values.json) io.out(JSON.stringify(stats) + '\n');
+    if (!values.out && !values.json) io.out(summary(stats) + '\n');
+  } finally {
+    await model.dispose();
+  }
+}

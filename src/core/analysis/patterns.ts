@@ -1,0 +1,275 @@
+/**
+ * Automatic labelling of a key's top triggers, after the categories of Geva et al. (2021):
+ * shallow patterns (the same trigger token, the same final n-gram, a shared content token
+ * in the last few positions) and semantic hints (a shared next token, the key's value
+ * agreeing with the next tokens, shared topic words). As in the paper, a pattern counts
+ * when it covers at least 3 of the key's top 25 triggers.
+ *
+ * These are hints for a person, not ground truth: the paper's labels came from experts.
+ * Stopwords and punctuation are left out of the token and topic patterns because nearly
+ * every prefix has them, so they would "cover" triggers without saying anything.
+ */
+import type { Model } from '../model';
+import { sliceRows } from '../tensor';
+import { isContentWord, normalizeWord } from './stopwords';
+import type { Trigger, TriggerIndex } from './triggers';
+import { VocabProjector } from './vocab';
+
+export type PatternKind = 'shallow' | 'semantic';
+export type PatternType = 'trigger-token' | 'final-ngram' | 'recent-token' | 'next-token' | 'value-agreement' | 'topic-word';
+
+const TYPE_ORDER: readonly PatternType[] = ['trigger-token', 'final-ngram', 'recent-token', 'next-token', 'value-agreement', 'topic-word'];
+const KIND: Record<PatternType, PatternKind> = {
+  'trigger-token': 'shallow',
+  'final-ngram': 'shallow',
+  'recent-token': 'shallow',
+  'next-token': 'semantic',
+  'value-agreement': 'semantic',
+  'topic-word': 'semantic',
+};
+
+export interface Pattern {
+  kind: PatternKind;
+  type: PatternType;
+  /** For people, e.g. `ends with " New York"`. */
+  label: string;
+  /** The defining token ids: the n-gram, the shared token, the next token(s); empty for a topic word. */
+  tokens: number[];
+  /** The topic word (lower case), for 'topic-word'. */
+  word?: string;
+  /** Indices of the covered triggers in the key's list (best first). */
+  covers: number[];
+}
+
+export interface KeyPatterns {
+  layer: number;
+  key: number;
+  /** Triggers considered (the top `top`, fewer on a small corpus). */
+  triggers: number;
+  patterns: Pattern[];
+  /** Triggers covered by at least one pattern, by a shallow one, by a semantic one. */
+  covered: number;
+  coveredShallow: number;
+  coveredSemantic: number;
+}
+
+export interface LayerPatterns {
+  layer: number;
+  /** Keys that have triggers. */
+  keys: number;
+  triggers: number;
+  /** Mean number of patterns per key. */
+  patternsPerKey: number;
+  /** Share of keys with at least one pattern. */
+  keysWithPattern: number;
+  /** Share of triggers covered by at least one pattern / a shallow one / a semantic one. */
+  covered: number;
+  coveredShallow: number;
+  coveredSemantic: number;
+  /** Share of the layer's patterns that are shallow / semantic. */
+  shallowShare: number;
+  semanticShare: number;
+}
+
+export interface PatternOptions {
+  /** Triggers considered per key (default 25, as in the paper). */
+  top?: number;
+  /** Triggers a pattern must cover to count (default 3, as in the paper). */
+  minCover?: number;
+  /** "The last few positions": tokens before the trigger searched for a shared token (default 5). */
+  recent?: number;
+  /** Size of the value's top-token list the next tokens are checked against (default 10). */
+  valueK?: number;
+  /** At most this many recent-token and topic-word patterns each per key (default 3). */
+  maxPerType?: number;
+}
+
+/** What pattern finding needs of a tokenizer. */
+export interface PatternVocab {
+  tokenText(id: number): string;
+  decode(ids: number[]): string;
+  isSpecial(id: number): boolean;
+}
+
+const quote = (s: string) => JSON.stringify(s);
+
+function groupBy(n: number, keyOf: (i: number) => string | undefined): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const k = keyOf(i);
+    if (k === undefined) continue;
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  }
+  return groups;
+}
+
+const covers = (a: readonly number[], b: readonly number[]) => b.every((x) => a.includes(x));
+const sameSet = (a: readonly number[], b: readonly number[]) => a.length === b.length && covers(a, b);
+
+/** Best coverage first, then a fixed order, so the output is deterministic. */
+function byCoverage<T extends { covers: number[]; label: string }>(a: T, b: T): number {
+  return b.covers.length - a.covers.length || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+}
+
+function finalNgrams(ts: readonly Trigger[], vocab: PatternVocab, minCover: number): Pattern[] {
+  const found: Pattern[] = [];
+  for (let n = 1; n <= 3; n++) {
+    const groups = groupBy(ts.length, (i) => (ts[i].prefix.length >= n ? ts[i].prefix.slice(-n).join(',') : undefined));
+    for (const [k, idx] of groups) {
+      if (idx.length < minCover) continue;
+      const tokens = k.split(',').map(Number);
+      const type: PatternType = n === 1 ? 'trigger-token' : 'final-ngram';
+      const label = n === 1 ? `trigger token ${quote(vocab.tokenText(tokens[0]))}` : `ends with ${quote(vocab.decode(tokens))}`;
+      found.push({ kind: 'shallow', type, label, tokens, covers: idx });
+    }
+  }
+  // the most specific description wins: drop an n-gram when a longer one covers the same triggers
+  return found.filter((p) => !found.some((q) => q.tokens.length > p.tokens.length && sameSet(q.covers, p.covers)));
+}
+
+function recentTokens(ts: readonly Trigger[], vocab: PatternVocab, ngrams: readonly Pattern[], o: Required<PatternOptions>): Pattern[] {
+  const holders = new Map<number, number[]>();
+  ts.forEach((t, i) => {
+    const before = t.prefix.slice(Math.max(0, t.prefix.length - 1 - o.recent), t.prefix.length - 1);
+    for (const id of new Set(before)) {
+      if (vocab.isSpecial(id) || !isContentWord(vocab.tokenText(id))) continue;
+      const h = holders.get(id);
+      if (h) h.push(i);
+      else holders.set(id, [i]);
+    }
+  });
+  const found: Pattern[] = [];
+  for (const [id, idx] of holders) {
+    if (idx.length < o.minCover) continue;
+    // already said by an n-gram that contains the token and covers these triggers
+    if (ngrams.some((p) => p.tokens.length > 1 && p.tokens.includes(id) && covers(p.covers, idx))) continue;
+    found.push({ kind: 'shallow', type: 'recent-token', label: `${quote(vocab.tokenText(id))} in the last ${o.recent} tokens`, tokens: [id], covers: idx });
+  }
+  return found.sort(byCoverage).slice(0, o.maxPerType);
+}
+
+function nextTokens(ts: readonly Trigger[], vocab: PatternVocab, minCover: number): Pattern[] {
+  const groups = groupBy(ts.length, (i) => {
+    const n = ts[i].next;
+    return n === null || vocab.isSpecial(n) ? undefined : String(n);
+  });
+  const found: Pattern[] = [];
+  for (const [k, idx] of groups) {
+    if (idx.length >= minCover) found.push({ kind: 'semantic', type: 'next-token', label: `next token ${quote(vocab.tokenText(Number(k)))}`, tokens: [Number(k)], covers: idx });
+  }
+  return found;
+}
+
+function valueAgreement(ts: readonly Trigger[], vocab: PatternVocab, valueTop: readonly number[], minCover: number): Pattern[] {
+  const top = new Set(valueTop);
+  const idx = ts.flatMap((t, i) => (t.next !== null && top.has(t.next) ? [i] : []));
+  if (idx.length < minCover) return [];
+  const hit = new Set(idx.map((i) => ts[i].next!));
+  const tokens = valueTop.filter((id) => hit.has(id));
+  const label = `next token among the value's top ${valueTop.length}: ${tokens.map((id) => quote(vocab.tokenText(id))).join(', ')}`;
+  return [{ kind: 'semantic', type: 'value-agreement', label, tokens, covers: idx }];
+}
+
+const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu;
+
+function topicWords(ts: readonly Trigger[], vocab: PatternVocab, o: Required<PatternOptions>): Pattern[] {
+  const holders = new Map<string, { idx: number[]; paragraphs: Set<number> }>();
+  ts.forEach((t, i) => {
+    // the context before the trigger: the trigger token itself is the shallow patterns' subject
+    const context = t.prefix.slice(0, -1);
+    const words = new Set(((context.length ? vocab.decode(context) : '').match(WORD) ?? []).map(normalizeWord).filter((w) => w.length >= 3 && isContentWord(w)));
+    for (const w of words) {
+      const h = holders.get(w) ?? { idx: [], paragraphs: new Set<number>() };
+      h.idx.push(i);
+      h.paragraphs.add(t.paragraph);
+      holders.set(w, h);
+    }
+  });
+  const found: Pattern[] = [];
+  for (const [word, h] of holders) {
+    // prefixes from one paragraph share its words trivially: a topic must recur across paragraphs
+    if (h.paragraphs.size >= o.minCover) found.push({ kind: 'semantic', type: 'topic-word', label: `topic word ${quote(word)}`, tokens: [], word, covers: h.idx });
+  }
+  return found.sort(byCoverage).slice(0, o.maxPerType);
+}
+
+function withDefaults(o: PatternOptions): Required<PatternOptions> {
+  return { top: o.top ?? 25, minCover: o.minCover ?? 3, recent: o.recent ?? 5, valueK: o.valueK ?? 10, maxPerType: o.maxPerType ?? 3 };
+}
+
+/**
+ * The patterns of one key's triggers (best first). `valueTop`: the key's value's top
+ * tokens (ids), for the value-agreement hint; omit it to skip that hint.
+ */
+export function findPatterns(triggers: readonly Trigger[], vocab: PatternVocab, valueTop?: readonly number[], opts: PatternOptions = {}): Pattern[] {
+  const o = withDefaults(opts);
+  const ts = triggers.slice(0, o.top);
+  const ngrams = finalNgrams(ts, vocab, o.minCover);
+  const all = [...ngrams, ...recentTokens(ts, vocab, ngrams, o), ...nextTokens(ts, vocab, o.minCover), ...(valueTop ? valueAgreement(ts, vocab, valueTop, o.minCover) : []), ...topicWords(ts, vocab, o)];
+  return all.sort((a, b) => b.covers.length - a.covers.length || TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || byCoverage(a, b));
+}
+
+/** Patterns plus how many triggers they cover. */
+export function summarizeKey(layer: number, key: number, triggers: number, patterns: Pattern[]): KeyPatterns {
+  const union = (kind?: PatternKind) => new Set(patterns.filter((p) => !kind || p.kind === kind).flatMap((p) => p.covers)).size;
+  return { layer, key, triggers, patterns, covered: union(), coveredShallow: union('shallow'), coveredSemantic: union('semantic') };
+}
+
+export function summarizeLayer(layer: number, keys: readonly KeyPatterns[]): LayerPatterns {
+  const withTriggers = keys.filter((k) => k.triggers > 0);
+  const triggers = withTriggers.reduce((a, k) => a + k.triggers, 0);
+  const patterns = withTriggers.reduce((a, k) => a + k.patterns.length, 0);
+  const shallow = withTriggers.reduce((a, k) => a + k.patterns.filter((p) => p.kind === 'shallow').length, 0);
+  const share = (f: (k: KeyPatterns) => number) => (triggers ? withTriggers.reduce((a, k) => a + f(k), 0) / triggers : 0);
+  return {
+    layer,
+    keys: withTriggers.length,
+    triggers,
+    patternsPerKey: withTriggers.length ? patterns / withTriggers.length : 0,
+    keysWithPattern: withTriggers.length ? withTriggers.filter((k) => k.patterns.length > 0).length / withTriggers.length : 0,
+    covered: share((k) => k.covered),
+    coveredShallow: share((k) => k.coveredShallow),
+    coveredSemantic: share((k) => k.coveredSemantic),
+    shallowShare: patterns ? shallow / patterns : 0,
+    semanticShare: patterns ? (patterns - shallow) / patterns : 0,
+  };
+}
+
+/** Top-k token ids of the value vectors of keys start..start+count-1 (no final norm, as in the paper). */
+async function valueTops(model: Model, layer: number, start: number, count: number, k: number): Promise<number[][]> {
+  const projector = await VocabProjector.for(model);
+  const values = model.values(layer);
+  const out: number[][] = [];
+  // in slices, so a large layer never materialises all its vocabulary scores at once
+  const SLICE = 256;
+  for (let s = start; s < start + count; s += SLICE) {
+    const e = Math.min(start + count, s + SLICE);
+    const p = await projector.project(sliceRows(values, s, e), k);
+    for (let i = 0; i < e - s; i++) out.push(Array.from(p.top.ids.subarray(i * k, (i + 1) * k)));
+  }
+  return out;
+}
+
+/** Patterns of one key, from an index opened with this model. */
+export async function keyPatterns(model: Model, index: TriggerIndex, layer: number, key: number, opts: PatternOptions = {}): Promise<KeyPatterns> {
+  const o = withDefaults(opts);
+  const triggers = index.triggers(layer, key);
+  const [top] = await valueTops(model, layer, key, 1, o.valueK);
+  return summarizeKey(layer, key, Math.min(o.top, triggers.length), findPatterns(triggers, model.tokenizer, top, o));
+}
+
+/** Patterns of every key of a layer, with the layer's summary. */
+export async function layerPatterns(model: Model, index: TriggerIndex, layer: number, opts: PatternOptions & { onProgress?: (fraction: number) => void } = {}): Promise<{ summary: LayerPatterns; keys: KeyPatterns[] }> {
+  const o = withDefaults(opts);
+  const dFf = index.info.model.dFf;
+  const tops = await valueTops(model, layer, 0, dFf, o.valueK);
+  const keys: KeyPatterns[] = [];
+  for (let key = 0; key < dFf; key++) {
+    const triggers = index.triggers(layer, key);
+    keys.push(summarizeKey(layer, key, Math.min(o.top, triggers.length), findPatterns(triggers, model.tokenizer, tops[key], o)));
+    if (key % 64 === 63) opts.onProgress?.((key + 1) / dFf);
+  }
+  return { summary: summarizeLayer(layer, keys), keys };
+}

@@ -1,0 +1,121 @@
+/**
+ * The statistics of Geva et al. (2021), reproduced for a model, a trigger-example index
+ * and a corpus sample: agreement and calibration (from the index and the value table),
+ * active memories, composition, and residual vs FFN (from forward passes over sampled
+ * positions). The result is plain JSON: the report renders it, the CLI prints it.
+ */
+import * as path from 'node:path';
+import type { Model } from '../model';
+import { corpusWindows, samplePositions } from './corpusSample';
+import { layerPatterns, type LayerPatterns } from './patterns';
+import { agreementStatistics, type AgreementStatistics, type TriggerLookup } from './statsAgreement';
+import { positionStatistics, type PositionStatistics } from './statsPositions';
+import { TriggerIndex } from './triggers/open';
+import { valueTable } from './valueTable';
+
+export type { AgreementStatistics, CalibrationBin, LayerAgreement, TriggerLookup } from './statsAgreement';
+export type { LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './statsPositions';
+export type { LayerPatterns } from './patterns';
+
+export const STATISTICS_VERSION = 1;
+
+export interface StatisticsOptions {
+  /** Corpus files for the position statistics (normally the index's corpus: TriggerIndex.info.corpus). */
+  corpus: readonly string[];
+  /** Window size in tokens (default 128; pass the index's settings.window). */
+  window?: number;
+  /** Positions sampled from the corpus (default 1000). */
+  positions?: number;
+  seed?: number;
+  /** Active-memory threshold on coefficients (default 0). */
+  threshold?: number;
+  /** Compare only the strongest N active memories in the composition test (default all). */
+  maxMemories?: number;
+  /** Read pᵢ through the final norm for agreement and calibration (default false, as the paper). */
+  finalNorm?: boolean;
+  calibrationBins?: number;
+  /** Summarise the automatic trigger patterns per layer (default true; needs a real TriggerIndex). */
+  patterns?: boolean;
+  /** Where the value tables are cached (default the model cache). */
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (stage: string, fraction?: number) => void;
+}
+
+export interface PaperStatistics {
+  version: number;
+  model: { name: string; hash: string; nLayers: number; dFf: number; vocabSize: number };
+  corpus: { files: string[]; paragraphs: number; windows: number; window: number; seed: number };
+  agreement: AgreementStatistics;
+  positions: PositionStatistics;
+  /** Per layer, the share of triggers covered by an automatic pattern (patterns.ts); null when not computed. */
+  patterns: LayerPatterns[] | null;
+  seconds: { tables: number; agreement: number; patterns: number; positions: number };
+}
+
+export async function paperStatistics(model: Model, triggers: TriggerLookup, opts: StatisticsOptions): Promise<PaperStatistics> {
+  const progress = opts.onProgress ?? (() => {});
+  const window = opts.window ?? 128;
+  const seed = opts.seed ?? 1;
+  const clock = () => performance.now() / 1000;
+
+  let t0 = clock();
+  const tableFor = (finalNorm: boolean) =>
+    valueTable(model, {
+      finalNorm,
+      cacheDir: opts.cacheDir,
+      signal: opts.signal,
+      onProgress: (p) => progress(`decoding values${finalNorm ? ' (final norm)' : ''}`, p.done / p.total),
+      onCacheProblem: (m) => progress(m),
+    });
+  const table = await tableFor(opts.finalNorm ?? false);
+  // the position statistics read everything through the final norm (see statsPositions)
+  const lensTable = table.finalNorm ? table : await tableFor(true);
+  const tables = clock() - t0;
+
+  t0 = clock();
+  const agreement = await agreementStatistics(model, table, triggers, {
+    bins: opts.calibrationBins,
+    seed,
+    signal: opts.signal,
+    onProgress: (l) => progress('agreement', (l + 1) / model.config.nLayers),
+  });
+  const agreementSeconds = clock() - t0;
+
+  t0 = clock();
+  let patterns: LayerPatterns[] | null = null;
+  if (opts.patterns !== false && triggers instanceof TriggerIndex) {
+    patterns = [];
+    for (let layer = 0; layer < model.config.nLayers; layer++) {
+      opts.signal?.throwIfAborted();
+      // valueK capped by the vocabulary: the value-agreement hint's top-k cannot exceed it
+      patterns.push((await layerPatterns(model, triggers, layer, { valueK: Math.min(10, model.config.vocabSize) })).summary);
+      progress('trigger patterns', (layer + 1) / model.config.nLayers);
+    }
+  }
+  const patternSeconds = clock() - t0;
+
+  t0 = clock();
+  progress('sampling corpus positions');
+  const { paragraphs, windows } = await corpusWindows(model.tokenizer, opts.corpus, Math.min(window, model.config.contextSize), opts.signal);
+  const sample = samplePositions(windows, model.tokenizer, opts.positions ?? 1000, seed);
+  if (sample.length === 0) throw new Error(`the corpus (${opts.corpus.join(', ')}) has no tokens to sample`);
+  const positions = await positionStatistics(model, lensTable, sample, {
+    threshold: opts.threshold,
+    maxMemories: opts.maxMemories,
+    rawTable: table.finalNorm ? undefined : table,
+    signal: opts.signal,
+    onProgress: (done, total) => progress('forward passes', done / total),
+  });
+
+  const m = model.info;
+  return {
+    version: STATISTICS_VERSION,
+    model: { name: m.name, hash: m.hash, nLayers: m.nLayers, dFf: m.dFf, vocabSize: m.vocabSize },
+    corpus: { files: opts.corpus.map((f) => path.basename(f)), paragraphs, windows: windows.length, window, seed },
+    agreement,
+    positions,
+    patterns,
+    seconds: { tables, agreement: agreementSeconds, patterns: patternSeconds, positions: clock() - t0 },
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * Builds a trigger-example index: streams the corpus in pools of paragraphs, runs their
+ * windows in length-sorted batches, and keeps every key's top-N in bounded heaps. Between
+ * pools the state is consistent, which is where cancellation and periodic checkpoints
+ * happen; the final index is written atomically, then the checkpoint and spool go.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { hookName } from '../../hooks';
+import type { Model } from '../../model';
+import { readParagraphs, scanCorpus, type ScannedCorpus } from './corpus';
+import { checkpointFile, indexFile, INDEX_FORMAT, INDEX_VERSION, readCheckpoint, readIndex, spoolFile, writeCheckpoint, writeIndex, type Checkpoint, type IndexSettings, type IndexTotals, type Shard, type TriggerIndexInfo } from './format';
+import { ProgressMeter, type IndexProgress } from './progress';
+import { scanBatch } from './scan';
+import { TokenSpool } from './spool';
+import { TopNStore } from './topn';
+import { DEFAULT_BATCH, paddedIds, planBatches, POOL_TOKENS, windowsOf, type BatchLimits, type Window } from './windows';
+
+export const DEFAULT_TOP = 25;
+export const DEFAULT_WINDOW = 128;
+
+export interface BuildOptions {
+  corpus: string[];
+  out: string;
+  /** Triggers kept per key (default 25; on resume, the checkpoint's). */
+  top?: number;
+  /** Window size W (default min(128, context); on resume, the checkpoint's). */
+  window?: number;
+  /** Index only paragraphs p with p % count === index. */
+  shard?: Shard;
+  /** Continue from the checkpoint in `out`. */
+  resume?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: IndexProgress) => void;
+  /** Seconds between checkpoints written in case the process dies (default 60). */
+  checkpointSeconds?: number;
+  /** Forward-pass batch limits (default 2,048 tokens, 128 rows). */
+  batch?: BatchLimits;
+  /** Tokens gathered before batching; cancellation is honoured between pools (default POOL_TOKENS). */
+  poolTokens?: number;
+}
+
+/** Cancellation honoured: the run stopped at a paragraph boundary and left a checkpoint. */
+export class TriggerIndexAborted extends Error {
+  override name = 'AbortError';
+  constructor(readonly checkpoint: string) {
+    super(`indexing was cancelled; the checkpoint ${checkpoint} lets a run with resume continue`);
+  }
+}
+
+function validShard(s: Shard | undefined): Shard | null {
+  if (!s) return null;
+  if (!(Number.isInteger(s.count) && s.count >= 1 && Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)) {
+    throw new Error(`shard ${s.index}/${s.count} is invalid: it must be i/n with 0 ≤ i < n`);
+  }
+  return s.count === 1 ? null : { index: s.index, count: s.count };
+}
+
+const sameShard = (a: Shard | null, b: Shard | null) => (a === null ? b === null : b !== null && a.index === b.index && a.count === b.count);
+const shardText = (s: Shard | null) => (s ? `${s.index}/${s.count}` : 'none');
+
+function settingsFor(model: Model, opts: BuildOptions, previous?: IndexSettings): IndexSettings {
+  const context = model.config.contextSize;
+  const window = opts.window ?? previous?.window ?? Math.min(DEFAULT_WINDOW, context);
+  const top = opts.top ?? previous?.top ?? DEFAULT_TOP;
+  if (!(Number.isInteger(window) && window >= 1)) throw new Error(`window must be a positive integer, got ${window}`);
+  if (window > context) throw new Error(`window ${window} exceeds ${model.info.name}'s context of ${context} tokens; use --window ${context} or less`);
+  if (!(Number.isInteger(top) && top >= 1)) throw new Error(`top must be a positive integer, got ${top}`);
+  const shard = opts.shard ? validShard(opts.shard) : (previous?.shard ?? null);
+  return { window, top, shard };
+}
+
+/** The checkpoint must be for this model, corpus and settings; a resumed run may not change them. */
+function checkResumable(ck: Checkpoint, model: Model, corpus: ScannedCorpus, settings: IndexSettings, dir: string): void {
+  const where = `the checkpoint in ${dir}`;
+  if (ck.info.model.hash !== model.info.hash) throw new Error(`${where} was made with ${ck.info.model.name} (hash ${ck.info.model.hash}), not ${model.info.name} (hash ${model.info.hash})`);
+  const a = ck.info.corpus;
+  const b = corpus.files;
+  if (a.length !== b.length || a.some((f, i) => f.sha256 !== b[i].sha256)) {
+    throw new Error(`${where} was made on other corpus files (${a.map((f) => path.basename(f.path)).join(', ')}) or they changed since; resume with the same, unchanged files`);
+  }
+  const s = ck.info.settings;
+  if (s.window !== settings.window || s.top !== settings.top || !sameShard(s.shard, settings.shard)) {
+    throw new Error(`${where} used --window ${s.window} --top ${s.top} --shard ${shardText(s.shard)}; resume with the same settings (or leave them out)`);
+  }
+}
+
+function specialMask(model: Model): Uint8Array {
+  const mask = new Uint8Array(model.config.vocabSize);
+  for (let id = 0; id < mask.length; id++) if (model.tokenizer.isSpecial(id)) mask[id] = 1;
+  return mask;
+}
+
+interface Pool {
+  paragraphs: Map<number, number[]>;
+  windows: Window[];
+  tokens: number;
+}
+
+const emptyPool = (): Pool => ({ paragraphs: new Map(), windows: [], tokens: 0 });
+
+export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promise<void> {
+  const dir = path.resolve(opts.out);
+  const corpus = await scanCorpus(opts.corpus, opts.signal);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`--out ${opts.out} is a file; give a folder for the index`);
+
+  let ck: Checkpoint | undefined;
+  if (fs.existsSync(checkpointFile(dir))) {
+    if (!opts.resume) throw new Error(`${dir} holds an unfinished index; continue it with resume (--resume), or delete ${checkpointFile(dir)} to start over`);
+    ck = readCheckpoint(dir);
+  }
+  const settings = settingsFor(model, opts, ck?.info.settings);
+  if (ck) checkResumable(ck, model, corpus, settings, dir);
+  else if (opts.resume) {
+    // nothing to continue: a finished index with the same inputs is a successful no-op
+    if (fs.existsSync(indexFile(dir))) {
+      const done = readIndex(dir).info;
+      const same = done.model.hash === model.info.hash && done.corpus.length === corpus.files.length && done.corpus.every((f, i) => f.sha256 === corpus.files[i].sha256) && done.settings.window === settings.window && done.settings.top === settings.top && sameShard(done.settings.shard, settings.shard);
+      if (same) return;
+    }
+    throw new Error(`${dir} has no checkpoint to resume; run without resume to start the index`);
+  }
+
+  const createdDir = !fs.existsSync(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  const info: TriggerIndexInfo = {
+    format: INDEX_FORMAT,
+    version: INDEX_VERSION,
+    model: { name: model.info.name, hash: model.info.hash, source: model.info.source, nLayers: model.config.nLayers, dFf: model.config.dFf, vocabSize: model.config.vocabSize, contextSize: model.config.contextSize },
+    corpus: corpus.files,
+    corpusParagraphs: corpus.paragraphs,
+    settings,
+    totals: ck ? { ...ck.info.totals } : { paragraphs: 0, windows: 0, tokens: 0, candidates: 0 },
+  };
+  const { nLayers, dFf } = model.config;
+  const store = new TopNStore(nLayers * dFf, settings.top);
+  if (ck) {
+    store.count.set(ck.store.count);
+    store.coeff.set(ck.store.coeff);
+    store.paragraph.set(ck.store.paragraph);
+    store.window.set(ck.store.window);
+    store.position.set(ck.store.position);
+    store.restoreThresholds();
+  }
+  let spool: TokenSpool | undefined;
+  try {
+    spool = TokenSpool.open(spoolFile(dir), ck?.spoolBytes ?? 0);
+    await run(model, opts, { dir, corpus, info, store, spool, nextParagraph: ck?.nextParagraph ?? 0 });
+    const entries = store.sorted();
+    const wanted = new Set(entries.paragraph);
+    writeIndex(dir, info, entries, spool.collect(wanted));
+    spool.close();
+    spool = undefined;
+    fs.rmSync(checkpointFile(dir), { force: true });
+    fs.rmSync(spoolFile(dir), { force: true });
+  } catch (e) {
+    spool?.close();
+    // a checkpoint (this run's or an earlier one) stays usable with its spool; otherwise
+    // leave nothing behind but what was there before
+    if (!fs.existsSync(checkpointFile(dir))) {
+      fs.rmSync(spoolFile(dir), { force: true });
+      if (createdDir && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+    }
+    throw e;
+  }
+}
+
+interface RunState {
+  dir: string;
+  corpus: ScannedCorpus;
+  info: TriggerIndexInfo;
+  store: TopNStore;
+  spool: TokenSpool;
+  nextParagraph: number;
+}
+
+async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void> {
+  const { settings, totals } = st.info;
+  const hooks = Array.from({ length: model.config.nLayers }, (_, l) => hookName(l, 'mlp.coeff'));
+  const special = specialMask(model);
+  const meter = new ProgressMeter(totals.tokens, st.corpus.chars);
+  const everyMs = 1000 * (opts.checkpointSeconds ?? 60);
+  let lastCheckpoint = performance.now();
+  let charsRead = 0;
+
+  const checkpoint = () => {
+    st.spool.sync();
+    writeCheckpoint(st.dir, { info: st.info, nextParagraph: st.nextParagraph, spoolBytes: st.spool.size, store: st.store });
+    lastCheckpoint = performance.now();
+  };
+
+  const processPool = async (pool: Pool, next: number, last: boolean) => {
+    const touched = new Set<number>();
+    for (const batch of planBatches(pool.windows, opts.batch ?? DEFAULT_BATCH)) {
+      const out = await model.run(paddedIds(batch), hooks);
+      totals.candidates += scanBatch(st.store, batch, hooks.map((h) => out.get(h)!), special, touched).candidates;
+    }
+    // paragraphs in order, so the spool's content does not depend on batching
+    for (const [p, ids] of pool.paragraphs) if (touched.has(p)) st.spool.append(p, ids);
+    totals.paragraphs += pool.paragraphs.size;
+    totals.windows += pool.windows.length;
+    totals.tokens += pool.tokens;
+    st.nextParagraph = next;
+    opts.onProgress?.(meter.report(totals.tokens, totals.paragraphs, charsRead));
+    if (last) return;
+    if (opts.signal?.aborted) {
+      checkpoint();
+      throw new TriggerIndexAborted(checkpointFile(st.dir));
+    }
+    if (performance.now() - lastCheckpoint >= everyMs) checkpoint();
+  };
+
+  let pool = emptyPool();
+  for await (const para of readParagraphs(st.corpus.files)) {
+    charsRead += para.text.length;
+    if (para.index < st.nextParagraph) continue;
+    if (settings.shard && para.index % settings.shard.count !== settings.shard.index) continue;
+    const ids = model.tokenizer.encode(para.text);
+    pool.paragraphs.set(para.index, ids);
+    pool.windows.push(...windowsOf(para.index, ids, settings.window));
+    pool.tokens += ids.length;
+    if (pool.tokens >= (opts.poolTokens ?? POOL_TOKENS)) {
+      await processPool(pool, para.index + 1, false);
+      pool = emptyPool();
+    }
+  }
+  // the last pool always completes: cancelling now would save nothing
+  await processPool(pool, st.corpus.paragraphs, true);
+}

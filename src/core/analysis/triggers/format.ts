@@ -1,0 +1,175 @@
+/**
+ * What a trigger index holds and how it is laid out. One file, `triggers.idx`, per index
+ * folder: the header (format version, model, corpus files with their sha256, settings,
+ * totals), every key's top-N entries best-first, and the token ids of the paragraphs those
+ * entries point into. The layout is canonical (fixed header key order, entries sorted,
+ * coefficients as raw float32 bits), so equal content means byte-identical files: that is
+ * what makes shard + merge checkable against a single run.
+ */
+import * as path from 'node:path';
+import type { CorpusFile } from './corpus';
+import { readContainer, writeContainer } from './container';
+import type { SortedEntries } from './topn';
+
+export const INDEX_FORMAT = 'ffn-lens-trigger-index';
+export const INDEX_VERSION = 1;
+const INDEX_MAGIC = 'FFNLTRIX';
+const CHECKPOINT_MAGIC = 'FFNLTCKP';
+
+export const indexFile = (dir: string) => path.join(dir, 'triggers.idx');
+export const checkpointFile = (dir: string) => path.join(dir, 'checkpoint.bin');
+export const spoolFile = (dir: string) => path.join(dir, 'tokens.spool');
+
+export interface IndexedModel {
+  name: string;
+  hash: string;
+  /** Where the model was loaded from when indexed: the CLI's default for --model. */
+  source: string;
+  nLayers: number;
+  dFf: number;
+  vocabSize: number;
+  contextSize: number;
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export interface IndexSettings {
+  window: number;
+  top: number;
+  /** null for a whole-corpus index (a single run, or merged shards). */
+  shard: Shard | null;
+}
+
+export interface IndexTotals {
+  /** Paragraphs this index covers (its shard's share). */
+  paragraphs: number;
+  windows: number;
+  /** Tokens run through the model. */
+  tokens: number;
+  /** Positions that were candidates (non-special tokens). */
+  candidates: number;
+}
+
+export interface TriggerIndexInfo {
+  format: string;
+  version: number;
+  model: IndexedModel;
+  corpus: CorpusFile[];
+  /** Paragraphs in the whole corpus. */
+  corpusParagraphs: number;
+  settings: IndexSettings;
+  totals: IndexTotals;
+}
+
+/** Token ids of the paragraphs that hold a trigger, sorted by paragraph. */
+export interface ParagraphTokens {
+  paragraphs: Uint32Array;
+  /** offsets[i]..offsets[i+1] delimit paragraph i's ids; length paragraphs + 1. */
+  offsets: Uint32Array;
+  ids: Uint32Array;
+}
+
+/** The header in canonical key order, whatever order the input object had. */
+export function canonicalInfo(i: TriggerIndexInfo): TriggerIndexInfo {
+  const m = i.model;
+  const s = i.settings;
+  return {
+    format: INDEX_FORMAT,
+    version: INDEX_VERSION,
+    model: { name: m.name, hash: m.hash, source: m.source, nLayers: m.nLayers, dFf: m.dFf, vocabSize: m.vocabSize, contextSize: m.contextSize },
+    corpus: i.corpus.map((f) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes, firstParagraph: f.firstParagraph, paragraphs: f.paragraphs })),
+    corpusParagraphs: i.corpusParagraphs,
+    settings: { window: s.window, top: s.top, shard: s.shard ? { index: s.shard.index, count: s.shard.count } : null },
+    totals: { paragraphs: i.totals.paragraphs, windows: i.totals.windows, tokens: i.totals.tokens, candidates: i.totals.candidates },
+  };
+}
+
+/** Entries as one interleaved array of 4 words (coefficient bits, paragraph, window, position). */
+function interleave(e: SortedEntries): Uint32Array {
+  const n = e.coeff.length;
+  const out = new Uint32Array(4 * n);
+  const bits = new Uint32Array(e.coeff.buffer, e.coeff.byteOffset, n);
+  for (let i = 0; i < n; i++) {
+    out[4 * i] = bits[i];
+    out[4 * i + 1] = e.paragraph[i];
+    out[4 * i + 2] = e.window[i];
+    out[4 * i + 3] = e.position[i];
+  }
+  return out;
+}
+
+export function writeIndex(dir: string, info: TriggerIndexInfo, entries: SortedEntries, tokens: ParagraphTokens): void {
+  const counts = Uint32Array.of(entries.nKeys, entries.coeff.length, tokens.paragraphs.length, tokens.ids.length);
+  writeContainer(indexFile(dir), INDEX_MAGIC, canonicalInfo(info), [counts, entries.counts, interleave(entries), tokens.paragraphs, tokens.offsets, tokens.ids]);
+}
+
+export interface IndexContent {
+  info: TriggerIndexInfo;
+  entries: SortedEntries;
+  tokens: ParagraphTokens;
+}
+
+/** Checks the parts of the header every reader relies on; a clear error otherwise. */
+export function checkInfo(file: string, h: unknown): TriggerIndexInfo {
+  const i = h as Partial<TriggerIndexInfo>;
+  if (i?.format !== INDEX_FORMAT) throw new Error(`${file} is not a trigger index`);
+  if (i.version !== INDEX_VERSION) throw new Error(`${file} has trigger-index format version ${String(i.version)}; this FFN Lens reads version ${INDEX_VERSION}; rebuild the index`);
+  if (!i.model || !i.settings || !i.totals || !Array.isArray(i.corpus)) throw new Error(`${file} is damaged: its header lacks model, corpus, settings or totals`);
+  return i as TriggerIndexInfo;
+}
+
+export function readIndex(dir: string): IndexContent {
+  const file = indexFile(dir);
+  const { header, sections } = readContainer(file, INDEX_MAGIC, 'a trigger index');
+  const info = checkInfo(file, header);
+  const [nKeys, nEntries, nParagraphs, nIds] = sections.u32(4);
+  if (nKeys !== info.model.nLayers * info.model.dFf) throw new Error(`${file} is damaged: ${nKeys} keys, but the header says ${info.model.nLayers} × ${info.model.dFf}`);
+  const counts = sections.u32(nKeys).slice();
+  const words = sections.u32(4 * nEntries);
+  const tokens: ParagraphTokens = { paragraphs: sections.u32(nParagraphs), offsets: sections.u32(nParagraphs + 1), ids: sections.u32(nIds) };
+  sections.done();
+  const starts = new Uint32Array(nKeys + 1);
+  for (let k = 0; k < nKeys; k++) starts[k + 1] = starts[k] + counts[k];
+  if (starts[nKeys] !== nEntries) throw new Error(`${file} is damaged: key counts do not add up to ${nEntries} entries`);
+  const entries: SortedEntries = { nKeys, counts, starts, coeff: new Float32Array(nEntries), paragraph: new Uint32Array(nEntries), window: new Uint32Array(nEntries), position: new Uint32Array(nEntries) };
+  const bits = new Uint32Array(entries.coeff.buffer);
+  for (let i = 0; i < nEntries; i++) {
+    bits[i] = words[4 * i];
+    entries.paragraph[i] = words[4 * i + 1];
+    entries.window[i] = words[4 * i + 2];
+    entries.position[i] = words[4 * i + 3];
+  }
+  return { info, entries, tokens };
+}
+
+/** A run's state at a paragraph boundary: enough to continue exactly where it stopped. */
+export interface Checkpoint {
+  info: TriggerIndexInfo;
+  /** Every paragraph before this one has been processed (or belongs to another shard). */
+  nextParagraph: number;
+  /** Valid length of the token spool; anything after it is discarded on resume. */
+  spoolBytes: number;
+  /** The heaps as they were (heap order, not sorted). */
+  store: { n: number; count: Uint32Array; coeff: Float32Array; paragraph: Uint32Array; window: Uint32Array; position: Uint32Array };
+}
+
+export function writeCheckpoint(dir: string, c: Checkpoint): void {
+  const header = { info: canonicalInfo(c.info), nextParagraph: c.nextParagraph, spoolBytes: c.spoolBytes, n: c.store.n };
+  const s = c.store;
+  writeContainer(checkpointFile(dir), CHECKPOINT_MAGIC, header, [s.count, s.coeff, s.paragraph, s.window, s.position]);
+}
+
+export function readCheckpoint(dir: string): Checkpoint {
+  const file = checkpointFile(dir);
+  const { header, sections } = readContainer(file, CHECKPOINT_MAGIC, 'a trigger-index checkpoint');
+  const h = header as { info: unknown; nextParagraph: number; spoolBytes: number; n: number };
+  const info = checkInfo(file, h.info);
+  const nKeys = info.model.nLayers * info.model.dFf;
+  const slots = nKeys * h.n;
+  const store = { n: h.n, count: sections.u32(nKeys).slice(), coeff: sections.f32(slots).slice(), paragraph: sections.u32(slots).slice(), window: sections.u32(slots).slice(), position: sections.u32(slots).slice() };
+  sections.done();
+  return { info, nextParagraph: h.nextParagraph, spoolBytes: h.spoolBytes, store };
+}

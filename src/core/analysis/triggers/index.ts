@@ -1,0 +1,8 @@
+/** The trigger-example index: build (streaming, resumable, sharded), merge, open. */
+export { buildTriggerIndex, TriggerIndexAborted, DEFAULT_TOP, DEFAULT_WINDOW, type BuildOptions } from './build';
+export { mergeTriggerIndexes } from './merge';
+export { openTriggerIndex, TriggerIndex, type Trigger } from './open';
+export { CorpusError, type CorpusFile } from './corpus';
+export type { IndexProgress } from './progress';
+export type { TriggerIndexInfo, IndexSettings, IndexTotals, IndexedModel, Shard } from './format';
+export { DEFAULT_BATCH, POOL_TOKENS, planBatches, paddedIds, windowsOf, type Batch, type BatchLimits, type Window } from './windows';

@@ -1,0 +1,138 @@
+// Hover a token: the model's top next-token predictions there and the top memories firing on it,
+// with their value tokens. Analyses are per paragraph (a window of tokens around the cursor) and
+// cached per document version, so a warm hover costs a map lookup plus, at most, one small
+// value-decoding request.
+
+import * as vscode from 'vscode';
+import type { Ctx } from './ctx';
+import type { InspectResultView } from './engineProtocol';
+import type { PredictionView, TokenView, ValueView } from '../protocol';
+
+const MAX_CACHE = 32;
+const HOVER_MEMORIES = 3;
+const VALUE_TOKENS = 5;
+
+interface Chunk {
+  /** Document offset of the analysed text's first character. */
+  base: number;
+  result: InspectResultView;
+}
+
+export class FfnHoverProvider implements vscode.HoverProvider {
+  /** key → analysis; insertion order doubles as LRU order. */
+  private readonly chunks = new Map<string, Promise<Chunk>>();
+  private readonly values = new Map<string, Promise<ValueView>>();
+  private readonly tokenized = new Map<string, Promise<TokenView[]>>();
+
+  constructor(private readonly ctx: Ctx) {
+    ctx.onDidChangeState((s) => {
+      // A new model invalidates every cached analysis.
+      if (s.state === 'loading') this.clear();
+    });
+  }
+
+  clear(): void {
+    this.chunks.clear();
+    this.values.clear();
+    this.tokenized.clear();
+  }
+
+  async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    // Hovers never start a model load (that is a large, explicit step); they work once a model is ready.
+    if (!this.ctx.config.hoverEnabled || !this.ctx.modelInfo) return undefined;
+    const paragraph = paragraphAround(doc, pos);
+    if (!paragraph) return undefined;
+    const chunk = await this.chunkFor(doc, paragraph, doc.offsetAt(pos));
+    if (!chunk || token.isCancellationRequested) return undefined;
+    const offset = doc.offsetAt(pos) - chunk.base;
+    const index = chunk.result.tokens.findIndex((t) => t.start <= offset && offset < t.end);
+    if (index < 0) return undefined;
+    const tok = chunk.result.tokens[index];
+    const memories = chunk.result.layers
+      .flatMap((l) => l.positions[index].keys.map((key, i) => ({ layer: l.layer, key, coeff: l.positions[index].coeffs[i] })))
+      .sort((a, b) => b.coeff - a.coeff)
+      .slice(0, HOVER_MEMORIES);
+    const values = await Promise.all(memories.map((m) => this.value(m.layer, m.key)));
+    if (token.isCancellationRequested) return undefined;
+
+    const md = new vscode.MarkdownString();
+    md.appendMarkdown(`**FFN Lens** · token ${code(tok.text)} (id ${tok.id}, position ${index})\n\n`);
+    md.appendMarkdown(`Next token: ${predList(chunk.result.predictions[index] ?? [])}\n\n`);
+    md.appendMarkdown('Top memories:\n');
+    memories.forEach((m, i) => {
+      md.appendMarkdown(`- L${m.layer}:${m.key} (${m.coeff.toFixed(2)}) → ${values[i].top.map((p) => code(p.text)).join(' ')}\n`);
+    });
+    const range = new vscode.Range(doc.positionAt(chunk.base + tok.start), doc.positionAt(chunk.base + tok.end));
+    return new vscode.Hover(md, range);
+  }
+
+  /**
+   * The analysis covering the cursor. A paragraph that fits the window is analysed whole; a longer
+   * one in windows of `limit` tokens with a stride of half that, picking the first window that
+   * contains the cursor, so the token keeps at least half a window of left context.
+   */
+  private async chunkFor(doc: vscode.TextDocument, paragraph: vscode.Range, cursor: number): Promise<Chunk | undefined> {
+    const base = doc.offsetAt(paragraph.start);
+    const text = doc.getText(paragraph);
+    const key = `${this.ctx.config.model}|${doc.uri.toString()}@${doc.version}#${base}`;
+    const tokens = await this.cached(this.tokenized, key, () => this.ctx.call('tokenize', { text }));
+    const limit = Math.min(this.ctx.config.windowSize, this.ctx.modelInfo?.contextSize ?? 512);
+    if (tokens.length <= limit) return this.cached(this.chunks, key, () => this.analyse(text, base));
+    const c = tokens.findIndex((t) => t.end > cursor - base);
+    if (c < 0) return undefined;
+    const stride = Math.max(1, Math.floor(limit / 2));
+    const w = Math.max(0, Math.ceil((c - limit + 1) / stride));
+    const first = tokens[w * stride];
+    const last = tokens[Math.min(tokens.length, w * stride + limit) - 1];
+    return this.cached(this.chunks, `${key}/${w}`, () => this.analyse(text.slice(first.start, last.end), base + first.start));
+  }
+
+  /** A bounded LRU of promises: concurrent hovers share one request; failures are not kept. */
+  private cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+    let hit = map.get(key);
+    if (hit) {
+      map.delete(key);
+    } else {
+      hit = make();
+      hit.catch(() => map.delete(key));
+    }
+    map.set(key, hit);
+    while (map.size > MAX_CACHE) map.delete(map.keys().next().value as string);
+    return hit;
+  }
+
+  private async analyse(text: string, base: number): Promise<Chunk> {
+    const result = await this.ctx.call('inspect', { text, topK: HOVER_MEMORIES, threshold: this.ctx.config.threshold });
+    return { base, result };
+  }
+
+  private value(layer: number, key: number): Promise<ValueView> {
+    const finalNorm = this.ctx.config.decodeWithFinalNorm;
+    return this.cached(this.values, `${layer}:${key}:${finalNorm}`, () =>
+      this.ctx.call('decodeValues', { items: [{ layer, key }], k: VALUE_TOKENS, finalNorm }).then((r) => r[0]),
+    );
+  }
+}
+
+/**
+ * The paragraph (lines between blank lines) around pos; its start anchors the cache key, so
+ * moving within a paragraph reuses one analysis.
+ */
+function paragraphAround(doc: vscode.TextDocument, pos: vscode.Position): vscode.Range | undefined {
+  if (doc.lineAt(pos.line).isEmptyOrWhitespace) return undefined;
+  let first = pos.line;
+  let last = pos.line;
+  while (first > 0 && !doc.lineAt(first - 1).isEmptyOrWhitespace) first--;
+  while (last < doc.lineCount - 1 && !doc.lineAt(last + 1).isEmptyOrWhitespace) last++;
+  return new vscode.Range(first, 0, last, doc.lineAt(last).text.length);
+}
+
+function predList(preds: PredictionView[]): string {
+  return preds.map((p) => `${code(p.text)} ${(p.prob * 100).toFixed(1)}%`).join(' · ');
+}
+
+/** A token as inline code: escapes whitespace so " the" and "\n" stay visible. */
+function code(text: string): string {
+  const shown = JSON.stringify(text).slice(1, -1).replace(/`/g, 'ˋ');
+  return '`' + (shown.length ? shown : '∅') + '`';
+}
