@@ -10,6 +10,8 @@ import { hookName, inspect, loadModel, LOGITS } from '../src/core';
 import { sharedPath } from '../src/core/shared';
 import { interleaved, report, type Figure } from './stats';
 import { benchText } from './text';
+import { benchTriggerIndex } from './triggers';
+import { benchValueTable } from './values';
 
 function child(spec: string, cacheDir: string): { loadMs: number; maxRssMb: number } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load-child.ts'), spec, cacheDir], { encoding: 'utf8' });
@@ -29,6 +31,7 @@ async function engine(spec: string): Promise<Figure[]> {
   const t = await interleaved(
     {
       logits: () => model.run([ids], [LOGITS]),
+      coeffs: () => model.run([ids], hooks.filter((h) => h.endsWith('mlp.coeff'))),
       hooked: () => model.run([ids], hooks),
       inspect: () => inspect(model, text),
     },
@@ -37,6 +40,7 @@ async function engine(spec: string): Promise<Figure[]> {
   await model.dispose();
   fs.rmSync(cacheDir, { recursive: true, force: true });
   return [
+    { name: 'forward 128 tokens, mlp.coeff only (no vocabulary projection)', value: t.coeffs, unit: 'ms' },
     { name: 'forward 128 tokens, logits only', value: t.logits, unit: 'ms' },
     { name: 'forward 128 tokens, all mlp.coeff + residual hooks', value: t.hooked, unit: 'ms' },
     { name: 'hook overhead (hooked / logits only)', value: t.hooked / t.logits, unit: 'x', budget: 1.15 },
@@ -56,6 +60,13 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`FFN Lens benchmarks — gpt2-books, ${os.cpus().length} cores, node ${process.version}\n`);
-  console.log(report(await engine(spec)));
+  const sections: [string, () => Promise<Figure[]>][] = [
+    ['engine', () => engine(spec)],
+    ['value table and search', () => benchValueTable(spec)],
+    ['trigger index', () => benchTriggerIndex()],
+  ];
+  for (const [name, run] of sections) {
+    console.log(`\n## ${name}\n${report(await run())}`);
+  }
 }
 main();

@@ -4,7 +4,7 @@
 //   src/extension/engineWorker.ts → dist/engineWorker.js  (worker thread running the core)
 //   src/cli/main.ts               → dist/cli.js           (the ffn-lens command)
 //   webview/main.ts               → dist/webview.js       (browser, with the @vscode-elements components it imports)
-// Usage: node scripts/build.mjs [--watch] [--production]
+// Usage: node scripts/build.mjs [--watch] [--production] [--outdir DIR]
 import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,10 +13,34 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+// scripts/package.mjs builds straight into its staging folder, leaving dist/ alone.
+const outdirArg = process.argv.indexOf('--outdir');
+const outdir = outdirArg >= 0 ? process.argv[outdirArg + 1] : 'dist';
+if (!outdir || outdir.startsWith('--')) throw new Error('--outdir needs a folder');
 
-// Native or huge packages stay in node_modules and are required at run time: onnxruntime-node
-// ships platform binaries, transformers.js pulls in sharp, and "vscode" exists only inside the host.
-const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp'];
+// Only onnxruntime-node stays in node_modules, required at run time: it ships native binaries
+// (and onnxruntime-common, its JS half, must be the copy it loads). "vscode" exists only inside
+// the host. Everything else is bundled, @huggingface/transformers included: its node build
+// already inlines the onnxruntime-web JS it needs and loads onnxruntime-node with a runtime
+// require, so the packaged extension needs neither onnxruntime-web nor sharp (see noSharp).
+const nodeExternals = ['vscode', 'onnxruntime-node', 'onnxruntime-common'];
+
+// transformers.js imports sharp at load time, only to decode images, and throws if the import
+// is falsy. FFN Lens downloads configs, tokenizers and weights with it and never images, so
+// sharp (a native package with per-platform binaries) is replaced by a stub that says so if
+// it is ever called.
+const noSharp = {
+  name: 'no-sharp',
+  setup(build) {
+    build.onResolve({ filter: /^sharp$/ }, () => ({ path: 'sharp', namespace: 'no-sharp' }));
+    build.onLoad({ filter: /.*/, namespace: 'no-sharp' }, () => ({
+      loader: 'js',
+      contents: `export default function sharp() {
+  throw new Error('FFN Lens does not include sharp: transformers.js image processing is not available.');
+}`,
+    }));
+  },
+};
 
 // Until the lead's src/core/index.ts exists, the worker is built against a stand-in whose every
 // call fails with a clear message, so the rest of the extension can be built and tested.
@@ -47,6 +71,10 @@ const common = {
   minify: production,
   logLevel: watch ? 'info' : 'warning',
   absWorkingDir: root,
+  // transformers.js's node build reads import.meta.url only to guess a default cache folder
+  // (FFN Lens always sets env.cacheDir) and in onnxruntime-web code paths it never runs here;
+  // its own CommonJS build leaves import.meta empty the same way.
+  logOverride: { 'empty-import-meta': 'silent' },
 };
 
 /** @type {esbuild.BuildOptions[]} */
@@ -54,35 +82,37 @@ const targets = [
   {
     ...common,
     entryPoints: { extension: 'src/extension/main.ts' },
-    outdir: 'dist',
+    outdir,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     external: nodeExternals,
+    plugins: [noSharp],
   },
   {
     ...common,
     entryPoints: { engineWorker: 'src/extension/engineWorker.ts' },
-    outdir: 'dist',
+    outdir,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     external: nodeExternals,
-    plugins: [missingCore],
+    plugins: [missingCore, noSharp],
   },
   {
     ...common,
     entryPoints: { cli: 'src/cli/main.ts' },
-    outdir: 'dist',
+    outdir,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     external: nodeExternals,
+    plugins: [noSharp],
   },
   {
     ...common,
     entryPoints: { webview: 'webview/main.ts' },
-    outdir: 'dist',
+    outdir,
     platform: 'browser',
     format: 'iife',
     // VS Code's webviews are recent Chromium (Electron or, in code-server, the user's browser).

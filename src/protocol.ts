@@ -64,21 +64,82 @@ export interface ValueView {
   bottom: PredictionView[];
 }
 
+/** One trigger example of a memory: a corpus window's text up to the token where the key fired. */
 export interface TriggerExampleView {
+  /** The window's text up to and including the trigger token. */
   text: string;
   /** UTF-16 range of the trigger token in text. */
   start: number;
   end: number;
+  /** The corpus token after the trigger (null at a paragraph's end). */
+  next: { id: number; text: string } | null;
   coeff: number;
+  /** Where it is in the index: paragraph, window within it, position within the window. */
+  paragraph: number;
+  window: number;
+  position: number;
 }
+
+export type LabelKind = 'shallow' | 'semantic';
+
+export interface PatternView {
+  kind: LabelKind;
+  type: string;
+  label: string;
+  /** Indices of the covered triggers in the key's list (best first). */
+  covers: number[];
+}
+
+/** A key's automatic patterns (src/core/analysis/patterns.ts) with their coverage of its top triggers. */
+export interface PatternsView {
+  /** Triggers considered (the top 25, fewer on a small corpus). */
+  triggers: number;
+  covered: number;
+  coveredShallow: number;
+  coveredSemantic: number;
+  patterns: PatternView[];
+}
+
+export interface LabelView {
+  text: string;
+  kind: LabelKind;
+}
+
+/** The facts about a trigger index that the UI shows. */
+export interface TriggerIndexSummary {
+  dir: string;
+  model: string;
+  /** Corpus files, absolute paths as indexed. */
+  corpus: string[];
+  paragraphs: number;
+  tokens: number;
+  top: number;
+  window: number;
+}
+
+export type TriggerIndexState =
+  | { state: 'none' }
+  | { state: 'loaded'; summary: TriggerIndexSummary }
+  /** Configured but unusable: not built yet, unfinished, or built with another model. */
+  | { state: 'error'; dir: string; message: string };
 
 export interface MemoryDetailsView {
   layer: number;
   key: number;
   value: ValueView;
-  /** Empty when no trigger index is loaded. */
+}
+
+/** What the trigger index and the labels file say about one memory. */
+export interface MemoryTriggersView {
+  layer: number;
+  key: number;
+  index: TriggerIndexState;
+  /** Every trigger the index kept, best first (empty unless the index is loaded). */
   triggers: TriggerExampleView[];
-  triggerIndexLoaded: boolean;
+  patterns: PatternsView | null;
+  labels: LabelView[];
+  /** Why labels cannot be shown or saved (no workspace folder, a broken labels file). */
+  labelsError?: string;
 }
 
 export type InterventionMode = 'set' | 'scale';
@@ -112,7 +173,12 @@ export interface RequestMap {
     params: { ids: number[]; position: number; interventions: Intervention[]; k: number };
     result: InterventionResultView;
   };
-  layerPredictions: { params: { ids: number[]; position: number; k: number }; result: LayerLensView[] };
+  /** The logit lens at a position, with the panel's interventions applied. */
+  layerPredictions: { params: { ids: number[]; position: number; k: number; interventions: Intervention[] }; result: LayerLensView[] };
+  memoryTriggers: { params: { layer: number; key: number }; result: MemoryTriggersView };
+  /** Adds a human label to a key in the workspace's labels file; returns the key's labels. */
+  addLabel: { params: { layer: number; key: number; text: string; kind: LabelKind }; result: LabelView[] };
+  removeLabel: { params: { layer: number; key: number; text: string }; result: LabelView[] };
   /** Decorates the active editor with one memory's activations. */
   highlightKey: { params: { layer: number; key: number }; result: { tokens: number } };
 }
@@ -141,13 +207,15 @@ export type EngineState = 'idle' | 'loading' | 'ready' | 'busy' | 'error';
 export type HostMessage =
   | { type: 'inspect'; view: InspectView }
   | { type: 'status'; state: EngineState; message: string }
+  /** The trigger index was built, set or changed: trigger examples must be asked for again. */
+  | { type: 'triggerIndex'; state: TriggerIndexState }
   | { type: 'response'; requestId: number; ok: true; result: RequestMap[RequestMethod]['result'] }
   | { type: 'response'; requestId: number; ok: false; error: string };
 
 // ---------- host-side validation ----------
 
 /** Upper bounds that keep a malformed or hostile message from asking for unbounded work. */
-export const LIMITS = { maxIds: 8192, maxInterventions: 64, maxK: 100, maxIndex: 1 << 24, maxValue: 1e4 } as const;
+export const LIMITS = { maxIds: 8192, maxInterventions: 64, maxK: 100, maxIndex: 1 << 24, maxValue: 1e4, maxLabel: 200 } as const;
 
 type Rec = Record<string, unknown>;
 
@@ -165,6 +233,15 @@ function isK(u: unknown): u is number {
 
 function isIds(u: unknown): u is number[] {
   return Array.isArray(u) && u.length >= 1 && u.length <= LIMITS.maxIds && u.every((x) => isIndex(x));
+}
+
+/** A label's text: one line of visible text (it is stored in a JSON file and shown in lists). */
+function isLabelText(u: unknown): u is string {
+  return typeof u === 'string' && u.trim().length >= 1 && u.length <= LIMITS.maxLabel && !/[\u0000-\u001f\u007f]/.test(u);
+}
+
+function isInterventions(u: unknown): u is Intervention[] {
+  return Array.isArray(u) && u.length <= LIMITS.maxInterventions && u.every(isIntervention);
 }
 
 function isIntervention(u: unknown): u is Intervention {
@@ -186,12 +263,13 @@ const paramValidators: { [M in RequestMethod]: (p: Rec) => boolean } = {
     isIds(p.ids) &&
     isIndex(p.position) &&
     (p.position as number) < (p.ids as number[]).length &&
-    Array.isArray(p.interventions) &&
-    p.interventions.length <= LIMITS.maxInterventions &&
-    p.interventions.every(isIntervention) &&
+    isInterventions(p.interventions) &&
     isK(p.k),
   layerPredictions: (p) =>
-    isIds(p.ids) && isIndex(p.position) && (p.position as number) < (p.ids as number[]).length && isK(p.k),
+    isIds(p.ids) && isIndex(p.position) && (p.position as number) < (p.ids as number[]).length && isK(p.k) && isInterventions(p.interventions),
+  memoryTriggers: (p) => isIndex(p.layer) && isIndex(p.key),
+  addLabel: (p) => isIndex(p.layer) && isIndex(p.key) && isLabelText(p.text) && (p.kind === 'shallow' || p.kind === 'semantic'),
+  removeLabel: (p) => isIndex(p.layer) && isIndex(p.key) && isLabelText(p.text),
   highlightKey: (p) => isIndex(p.layer) && isIndex(p.key),
 };
 

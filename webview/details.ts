@@ -1,9 +1,11 @@
 // The details of one heatmap cell: the top memories at that layer and token with their decoded
-// value tokens and trigger examples, off/boost interventions with the prediction before → after,
-// and the per-layer (logit lens) predictions at that token.
+// value tokens, trigger examples, patterns and labels, off/boost interventions with the
+// prediction before → after, and the per-layer (logit lens) predictions at that token under the
+// same interventions.
 
 import type { Intervention, InspectView, MemoryDetailsView, PredictionView } from '../src/protocol';
 import { h, showToken, tokenChip } from './dom';
+import { renderTriggers } from './triggers';
 import { request } from './vscodeApi';
 
 /** Boost sets a memory's coefficient to this value (LM-Debugger style promotion). */
@@ -65,7 +67,7 @@ function renderMemory(o: DetailsOptions, key: number, coeff: number): HTMLElemen
   });
 
   const values = h('div', { class: 'values', 'data-key': key }, h('span', { class: 'muted' }, 'decoding value…'));
-  const triggers = h('div', { class: 'triggers' });
+  const triggers = renderTriggers(layer, key);
   const row = h(
     'div',
     { class: 'memory', role: 'listitem', 'data-key': key },
@@ -74,26 +76,22 @@ function renderMemory(o: DetailsOptions, key: number, coeff: number): HTMLElemen
     triggers,
   );
   request('memoryDetails', { layer, key, k: VALUE_K }).then(
-    (d) => fillMemory(values, triggers, d),
+    (d) => fillValues(values, d),
     (e: Error) => values.replaceChildren(h('span', { class: 'error' }, e.message)),
   );
   return row;
 }
 
-function fillMemory(values: HTMLElement, triggers: HTMLElement, d: MemoryDetailsView): void {
+function fillValues(values: HTMLElement, d: MemoryDetailsView): void {
   values.replaceChildren(
     h('div', { class: 'value-row' }, h('span', { class: 'label' }, 'promotes'), h('span', { class: 'value-tokens top' }, ...d.value.top.map((t) => tokenChip(t)))),
     h('div', { class: 'value-row' }, h('span', { class: 'label' }, 'suppresses'), h('span', { class: 'value-tokens bottom' }, ...d.value.bottom.map((t) => tokenChip(t)))),
   );
-  if (!d.triggerIndexLoaded) {
-    triggers.replaceChildren(h('span', { class: 'muted' }, 'Trigger examples: build or load a trigger index to see them.'));
-    return;
-  }
-  triggers.replaceChildren(
-    ...d.triggers.map((t) =>
-      h('div', { class: 'trigger' }, t.text.slice(0, t.start), h('mark', {}, t.text.slice(t.start, t.end)), t.text.slice(t.end), h('span', { class: 'muted' }, ` ${t.coeff.toFixed(2)}`)),
-    ),
-  );
+}
+
+/** "L5:12 off, L3:7 = 10" */
+function interventionText(list: Intervention[]): string {
+  return list.map((i) => `L${i.layer}:${i.key} ${i.value === 0 ? 'off' : `= ${i.value}`}`).join(', ');
 }
 
 function renderPrediction(el: HTMLElement, o: DetailsOptions): void {
@@ -104,7 +102,7 @@ function renderPrediction(el: HTMLElement, o: DetailsOptions): void {
     el.replaceChildren(row('model', before, 'prediction-before'), h('p', { class: 'muted' }, 'Switch a memory off or boost it to see the prediction change.'));
     return;
   }
-  const summary = o.interventions.map((i) => `L${i.layer}:${i.key} ${i.value === 0 ? 'off' : `= ${i.value}`}`).join(', ');
+  const summary = interventionText(o.interventions);
   const reset = h('vscode-button', { secondary: true, 'data-action': 'reset' }, 'Reset');
   reset.addEventListener('click', () => o.onInterventions([]));
   el.replaceChildren(h('p', { class: 'muted' }, `Interventions: ${summary} `, reset), h('p', { class: 'muted' }, 'Computing…'));
@@ -116,14 +114,19 @@ function renderPrediction(el: HTMLElement, o: DetailsOptions): void {
 
 async function fillLens(el: HTMLElement, o: DetailsOptions): Promise<void> {
   try {
-    const layers = await request('layerPredictions', { ids: o.view.tokens.map((t) => t.id), position: o.position, k: 3 });
+    const layers = await request('layerPredictions', { ids: o.view.tokens.map((t) => t.id), position: o.position, k: 3, interventions: o.interventions });
     const body = h('tbody');
     for (const l of layers) {
       body.append(
         h('tr', {}, h('th', { scope: 'row' }, String(l.layer)), h('td', {}, ...l.beforeFfn.map((t) => tokenChip(t))), h('td', {}, ...l.afterFfn.map((t) => tokenChip(t)))),
       );
     }
+    // Says which model the table shows, so an intervention's effect layer by layer is explicit.
+    const note = o.interventions.length
+      ? h('p', { class: 'muted', id: 'lens-interventions' }, `With the interventions applied: ${interventionText(o.interventions)}.`)
+      : h('p', { class: 'muted' }, 'The model as is; switch a memory off or boost it to see the effect layer by layer.');
     el.replaceChildren(
+      note,
       h('table', { class: 'lens' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'layer'), h('th', { scope: 'col' }, 'before FFN'), h('th', { scope: 'col' }, 'after FFN'))), body),
     );
   } catch (e) {

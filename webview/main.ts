@@ -6,6 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { EngineState, HostMessage } from '../src/protocol';
 import { renderDetails } from './details';
 import { h } from './dom';
@@ -89,6 +90,10 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
       // Only the status line changes: re-rendering everything would drop pending value requests.
       document.getElementById('status')?.replaceWith(statusLine());
       if (!document.getElementById('status')) render();
+      break;
+    case 'triggerIndex':
+      // A new or changed index: the open details ask for their triggers again.
+      if (state.selected) render();
       break;
   }
 });

@@ -31,7 +31,7 @@ export interface ModelInfo {
   nHeads: number;
   vocabSize: number;
   contextSize: number;
-  /** Content hash of the checkpoint and graph builder: identifies the model in caches and indexes. */
+  /** Content hash of the checkpoint's files: identifies the model in caches and indexes. */
   hash: string;
   source: string;
 }

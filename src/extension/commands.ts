@@ -4,10 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { buildTriggerIndexCommand } from './buildIndex';
 import type { Ctx } from './ctx';
 import { SECTION } from './config';
+import type { EngineProgress } from './engineProtocol';
 import { formatAnalysis, type ExportFormat } from './exportAnalysis';
 import { InspectPanel } from './panels/inspectPanel';
+import { openPaperReport, saveReport } from './paperReport';
 import type { InspectView } from '../protocol';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -138,11 +141,12 @@ const searchMemories: Factory = (ctx) => async () => {
       { location: vscode.ProgressLocation.Notification, title: 'FFN Lens: searching memories' },
       (progress) => {
         let last = 0;
-        return ctx.call('searchWord', { word, side: side.side, limit: 50, finalNorm: ctx.config.decodeWithFinalNorm }, (p) => {
+        const onProgress = (p: EngineProgress): void => {
           const f = p.fraction ?? 0;
           progress.report({ message: p.message, increment: Math.max(0, (f - last) * 100) });
           last = f;
-        });
+        };
+        return ctx.call('searchWord', { word, side: side.side, limit: 50, finalNorm: ctx.config.decodeWithFinalNorm }, { onProgress });
       },
     );
     const tokens = r.tokens.map((t) => JSON.stringify(t.text)).join(', ');
@@ -181,6 +185,14 @@ const exportAnalysis: Factory = (ctx) => async () => {
 
 const showLog: Factory = (ctx) => () => ctx.log.show(true);
 
+/** Args (keybindings, automation): { corpus?: string[], out?: string, resume?: boolean }; see BuildIndexArgs. */
+const buildTriggerIndex: Factory = (ctx) => (arg?: unknown) => buildTriggerIndexCommand(ctx, arg);
+
+const openPaperReportCmd: Factory = (ctx) => () => openPaperReport(ctx);
+
+/** Arg: an absolute file path to save to without the dialog. */
+const saveReportCmd: Factory = (ctx) => (arg?: unknown) => saveReport(ctx, arg);
+
 export const commands: Record<string, Factory> = {
   inspectSelection,
   selectModel,
@@ -191,6 +203,9 @@ export const commands: Record<string, Factory> = {
   searchMemories,
   exportAnalysis,
   showLog,
+  buildTriggerIndex,
+  openPaperReport: openPaperReportCmd,
+  saveReport: saveReportCmd,
 };
 
 export function registerCommands(ctx: Ctx): void {

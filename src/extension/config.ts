@@ -25,8 +25,12 @@ export class Config {
     return raw;
   }
 
+  /** The trigger index folder, absolute (a relative one is taken from the first workspace folder); '' for none. */
   get triggerIndex(): string {
-    return this.cfg.get<string>('triggerIndex', '');
+    const raw = this.cfg.get<string>('triggerIndex', '').trim();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (raw && folder && !path.isAbsolute(raw)) return path.resolve(folder, raw);
+    return raw;
   }
 
   get topK(): number {
@@ -54,6 +58,10 @@ export class Config {
 
   get hoverEnabled(): boolean {
     return this.cfg.get<boolean>('hover.enabled', true);
+  }
+
+  static affectsTriggerIndex(e: vscode.ConfigurationChangeEvent): boolean {
+    return e.affectsConfiguration(`${SECTION}.triggerIndex`);
   }
 
   static needsReload(e: vscode.ConfigurationChangeEvent): boolean {

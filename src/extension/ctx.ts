@@ -7,11 +7,12 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { Config } from './config';
-import { EngineClient } from './engine';
-import type { EngineMethod, EngineMethods, LoadProgress } from './engineProtocol';
+import { EngineClient, type RequestOptions } from './engine';
+import type { EngineMethod, EngineMethods } from './engineProtocol';
 import type { EngineState, InspectView, ModelView } from '../protocol';
 import { KeyHighlighter } from './highlight';
 import { StatusBar } from './statusBar';
+import { TriggerIndexService } from './triggerIndex';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
@@ -24,6 +25,8 @@ export class Ctx implements vscode.Disposable {
   readonly onDidChangeState = this.stateEmitter.event;
 
   readonly highlighter: KeyHighlighter;
+  /** The configured trigger index and the workspace's labels file. */
+  readonly triggers: TriggerIndexService;
   private lastEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
 
   /** The latest Inspect Selection result, for Export Analysis. */
@@ -32,6 +35,7 @@ export class Ctx implements vscode.Disposable {
   private loaded: { spec: string; info: ModelView } | undefined;
   private loading: { spec: string; promise: Promise<ModelView> } | undefined;
   private _state: { state: EngineState; message: string } = { state: 'idle', message: 'No model loaded yet.' };
+  private backgroundLoadStarted = false;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('FFN Lens', { log: true });
@@ -46,7 +50,8 @@ export class Ctx implements vscode.Disposable {
       },
     );
     this.highlighter = new KeyHighlighter(this);
-    this.push(this.log, this.statusBar, this.engine, this.stateEmitter, this.highlighter);
+    this.triggers = new TriggerIndexService(this);
+    this.push(this.log, this.statusBar, this.engine, this.stateEmitter, this.highlighter, this.triggers);
     // When the panel has focus there is no active text editor; commands started there act on
     // the editor the user came from.
     this.push(vscode.window.onDidChangeActiveTextEditor((e) => e && (this.lastEditor = e)));
@@ -94,13 +99,20 @@ export class Ctx implements vscode.Disposable {
     return promise;
   }
 
+  /**
+   * Starts loading the model without waiting for it, once per session: the first hover does this
+   * so later ones can answer. A failed load is not retried this way (the status bar shows why).
+   */
+  loadInBackgroundOnce(): void {
+    if (this.backgroundLoadStarted || this.loaded || this.loading) return;
+    this.backgroundLoadStarted = true;
+    this.log.info('a hover found no model loaded: loading it in the background');
+    this.ensureModel().catch(() => undefined);
+  }
+
   /** A typed engine call that needs the model: loads it first. */
-  async call<M extends EngineMethod>(
-    method: M,
-    params: EngineMethods[M]['params'],
-    onProgress?: (p: LoadProgress) => void,
-  ): Promise<EngineMethods[M]['result']> {
-    return (await this.callTimed(method, params, onProgress)).result;
+  async call<M extends EngineMethod>(method: M, params: EngineMethods[M]['params'], opts?: RequestOptions): Promise<EngineMethods[M]['result']> {
+    return (await this.callTimed(method, params, opts)).result;
   }
 
   /**
@@ -110,14 +122,14 @@ export class Ctx implements vscode.Disposable {
   async callTimed<M extends EngineMethod>(
     method: M,
     params: EngineMethods[M]['params'],
-    onProgress?: (p: LoadProgress) => void,
+    opts?: RequestOptions,
   ): Promise<{ result: EngineMethods[M]['result']; ms: number; maxLoopDelayMs: number }> {
     await this.ensureModel();
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const t0 = performance.now();
     try {
-      const result = await this.engine.request(method, params, onProgress);
+      const result = await this.engine.request(method, params, opts);
       const ms = performance.now() - t0;
       const maxLoopDelayMs = lag.max / 1e6;
       this.log.debug(`${method}: ${ms.toFixed(1)} ms, host event-loop max delay ${maxLoopDelayMs.toFixed(1)} ms`);
@@ -142,10 +154,12 @@ export class Ctx implements vscode.Disposable {
               cacheDir: path.join(this.extension.globalStorageUri.fsPath, 'models'),
               threads: this.config.threads || defaultThreads(),
             },
-            (p) => {
-              const pct = p.fraction === undefined ? '' : ` ${Math.round(p.fraction * 100)}%`;
-              progress.report({ message: `${p.message}${pct}` });
-              this.setState('loading', `${p.message}${pct}`);
+            {
+              onProgress: (p) => {
+                const pct = p.fraction === undefined ? '' : ` ${Math.round(p.fraction * 100)}%`;
+                progress.report({ message: `${p.message}${pct}` });
+                this.setState('loading', `${p.message}${pct}`);
+              },
             },
           ),
       );

@@ -2,12 +2,29 @@
 // is started lazily (opening VS Code must not cost a model load) and restarted after a crash.
 
 import { Worker } from 'node:worker_threads';
-import type { EngineMethod, EngineMethods, EngineReply, LoadProgress } from './engineProtocol';
+import type { EngineCancel, EngineMethod, EngineMethods, EngineProgress, EngineReply, EngineRequest } from './engineProtocol';
+
+export interface RequestOptions {
+  onProgress?: (p: EngineProgress) => void;
+  /** Aborting asks the worker to stop the request; it then rejects with an EngineError whose `aborted` is true. */
+  signal?: AbortSignal;
+}
+
+/** A failed engine request; `aborted` when it stopped because it was cancelled. */
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly aborted = false,
+  ) {
+    super(message);
+  }
+}
 
 interface Pending {
   resolve: (v: EngineMethods[EngineMethod]['result']) => void;
   reject: (e: Error) => void;
-  onProgress?: (p: LoadProgress) => void;
+  onProgress?: (p: EngineProgress) => void;
+  cleanup: () => void;
 }
 
 export class EngineClient {
@@ -22,18 +39,21 @@ export class EngineClient {
     private readonly onExit: () => void = () => undefined,
   ) {}
 
-  request<M extends EngineMethod>(
-    method: M,
-    params: EngineMethods[M]['params'],
-    onProgress?: (p: LoadProgress) => void,
-  ): Promise<EngineMethods[M]['result']> {
+  request<M extends EngineMethod>(method: M, params: EngineMethods[M]['params'], opts: RequestOptions = {}): Promise<EngineMethods[M]['result']> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<EngineMethods[M]['result']>((resolve, reject) => {
+      const { signal } = opts;
+      // The worker keeps running the job until it reaches a point where stopping is safe (an
+      // index build checkpoints first), so the promise settles on its answer, not on abort.
+      const onAbort = (): void => worker.postMessage({ kind: 'cancel', id } satisfies EngineCancel);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = (): void => signal?.removeEventListener('abort', onAbort);
       // The pending table is keyed by id only, so the resolver is widened here and narrowed again
       // by the caller's M: the worker answers request id with the result of the same method.
-      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress });
-      worker.postMessage({ kind: 'request', id, method, params });
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress: opts.onProgress, cleanup });
+      worker.postMessage({ kind: 'request', id, method, params } as EngineRequest);
+      if (signal?.aborted) onAbort();
     });
   }
 
@@ -42,7 +62,7 @@ export class EngineClient {
     const w = this.worker;
     this.worker = undefined;
     if (w) await w.terminate();
-    this.failAll(new Error('The engine was stopped.'));
+    this.failAll(new EngineError('The engine was stopped.'));
   }
 
   dispose(): void {
@@ -61,7 +81,7 @@ export class EngineClient {
       if (this.worker === w) {
         this.worker = undefined;
         if (code !== 0) this.log(`engine worker exited with code ${code}`);
-        this.failAll(new Error(`The engine stopped (exit code ${code}).`));
+        this.failAll(new EngineError(`The engine stopped (exit code ${code}).`));
         this.onExit();
       }
     });
@@ -77,12 +97,16 @@ export class EngineClient {
       return;
     }
     this.pending.delete(m.id);
+    p.cleanup();
     if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(m.error));
+    else p.reject(new EngineError(m.error, m.aborted === true));
   }
 
   private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
+    for (const p of this.pending.values()) {
+      p.cleanup();
+      p.reject(e);
+    }
     this.pending.clear();
   }
 }

@@ -5,11 +5,16 @@
 import type {
   Intervention,
   InterventionResultView,
+  LabelKind,
+  LabelView,
   LayerLensView,
   LayerView,
   ModelView,
+  PatternsView,
   PredictionView,
   TokenView,
+  TriggerExampleView,
+  TriggerIndexSummary,
   ValueView,
 } from '../protocol';
 
@@ -26,6 +31,22 @@ export interface InspectResultView {
   predictions: PredictionView[][];
 }
 
+/** What a folder chosen as a trigger index's output holds. */
+export type IndexFolderState =
+  | { state: 'missing' | 'empty' | 'other' }
+  /** An unfinished run's checkpoint: a build with resume continues it. */
+  | { state: 'checkpoint' }
+  /** A finished index; `sameModel` tells whether the loaded model built it. */
+  | { state: 'index'; summary: TriggerIndexSummary; sameModel: boolean };
+
+export interface BuildIndexParams {
+  corpus: string[];
+  out: string;
+  resume: boolean;
+  top?: number;
+  window?: number;
+}
+
 export interface EngineMethods {
   load: { params: LoadParams; result: ModelView };
   tokenize: { params: { text: string }; result: TokenView[] };
@@ -38,7 +59,8 @@ export interface EngineMethods {
     params: { ids: number[]; position: number; interventions: Intervention[]; k: number };
     result: InterventionResultView;
   };
-  layerPredictions: { params: { ids: number[]; position: number; k: number }; result: LayerLensView[] };
+  /** The logit lens at one position, with the interventions applied (none: the model as is). */
+  layerPredictions: { params: { ids: number[]; position: number; k: number; interventions: Intervention[] }; result: LayerLensView[] };
   /** One memory's coefficient at every token of a text (long texts run in context-size windows). */
   keyActivations: { params: { text: string; layer: number; key: number }; result: { tokens: TokenView[]; coeffs: number[] } };
   /**
@@ -52,6 +74,28 @@ export interface EngineMethods {
       hits: { layer: number; key: number; tokenId: number; prob: number; rank: number }[];
     };
   };
+  indexFolderState: { params: { dir: string }; result: IndexFolderState };
+  /** Deletes an unfinished run's checkpoint and spool, so the next build starts over. */
+  discardCheckpoint: { params: { dir: string }; result: null };
+  /** Builds (or resumes) a trigger index; cancellable, reporting `index` progress. */
+  buildTriggerIndex: { params: BuildIndexParams; result: TriggerIndexSummary };
+  /** Opens the index in dir for the loaded model (an error names a model mismatch). */
+  openTriggerIndex: { params: { dir: string }; result: TriggerIndexSummary };
+  /** A key's trigger examples (all kept, best first) and its automatic patterns, with the index's facts. */
+  memoryTriggers: {
+    params: { dir: string; layer: number; key: number };
+    result: { summary: TriggerIndexSummary; triggers: TriggerExampleView[]; patterns: PatternsView };
+  };
+  /** Human labels of one key, after an optional edit; the file is the workspace's labels JSON. */
+  labels: {
+    params: { file: string; layer: number; key: number; edit?: { op: 'add'; text: string; kind: LabelKind } | { op: 'remove'; text: string } };
+    result: LabelView[];
+  };
+  /** The paper's statistics on the index and its corpus, rendered as the HTML report (value tables cached beside the model's). */
+  paperReport: {
+    params: { dir: string; positions?: number };
+    result: { html: string; model: string; positions: number; seconds: number };
+  };
   unload: { params: Record<string, never>; result: null };
 }
 
@@ -61,13 +105,33 @@ export type EngineRequest = {
   [M in EngineMethod]: { kind: 'request'; id: number; method: M; params: EngineMethods[M]['params'] };
 }[EngineMethod];
 
-export interface LoadProgress {
+/** Host → worker: stop request `id` (its AbortSignal fires; long jobs stop at a safe point). */
+export interface EngineCancel {
+  kind: 'cancel';
+  id: number;
+}
+
+export type EngineMessage = EngineRequest | EngineCancel;
+
+/** Trigger-index build progress, as the core reports it. */
+export interface IndexProgressView {
+  tokens: number;
+  totalTokens?: number;
+  tokensPerSecond: number;
+  etaSeconds?: number;
+  paragraphs: number;
+}
+
+export interface EngineProgress {
   stage: string;
   fraction?: number;
   message: string;
+  /** Set for buildTriggerIndex, so the host can show tokens/s and ETA. */
+  index?: IndexProgressView;
 }
 
 export type EngineReply =
   | { kind: 'response'; id: number; ok: true; result: EngineMethods[EngineMethod]['result'] }
-  | { kind: 'response'; id: number; ok: false; error: string }
-  | { kind: 'progress'; id: number; progress: LoadProgress };
+  /** `aborted`: the request was cancelled and stopped cleanly (not a failure to report). */
+  | { kind: 'response'; id: number; ok: false; error: string; aborted?: boolean }
+  | { kind: 'progress'; id: number; progress: EngineProgress };

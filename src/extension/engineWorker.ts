@@ -1,32 +1,55 @@
-// Worker-thread entry (bundled to dist/engineWorker.js). It is the only extension file that imports
-// the core: it adapts the core's API to the plain-JSON EngineMethods contract, so the rest of the
-// extension compiles and runs without knowing the core's types, and the extension host's event
-// loop never waits on a forward pass.
+// Worker-thread entry (bundled to dist/engineWorker.js). It and its helpers in ./worker are the
+// only extension files that import the core: they adapt the core's API to the plain-JSON
+// EngineMethods contract, so the rest of the extension compiles and runs without knowing the
+// core's types, and the extension host's event loop never waits on a forward pass.
 
 import { parentPort } from 'node:worker_threads';
 import * as core from '../core/index';
-import type { EngineMethod, EngineMethods, EngineReply, EngineRequest, InspectResultView } from './engineProtocol';
+import type { EngineMessage, EngineMethod, EngineMethods, EngineProgress, EngineReply, EngineRequest, InspectResultView } from './engineProtocol';
 import type { LayerLensView, ModelView, PredictionView } from '../protocol';
+import { keyLabels } from './worker/labels';
+import { paperReport } from './worker/report';
+import { buildIndex, discardCheckpoint, folderState, IndexCache, memoryTriggers, summaryOf } from './worker/triggerIndex';
+
+/** What a handler gets besides its params: cancellation and (throttled) progress. */
+interface Job {
+  id: number;
+  signal: AbortSignal;
+  progress(p: EngineProgress): void;
+}
 
 type Handler<M extends EngineMethod> = (
   params: EngineMethods[M]['params'],
-  id: number,
+  job: Job,
 ) => Promise<EngineMethods[M]['result']> | EngineMethods[M]['result'];
+
+/**
+ * Progress messages at most this often: a trigger-index build reports after every pool and the
+ * statistics per layer; the host only needs enough to keep a notification moving.
+ */
+const PROGRESS_EVERY_MS = 200;
 
 let model: core.Model | undefined;
 let cacheDir: string | undefined;
 /** Inverted value tables per final-norm choice, built on first search. */
 const searches = new Map<boolean, Promise<core.MemorySearch>>();
+const indexes = new IndexCache();
+/** Running requests' cancellers, by request id. */
+const running = new Map<number, AbortController>();
 
 /** The protocol's model facts: the core's info has more (hash, source) that the UI does not use. */
 function modelView(i: core.ModelInfo): ModelView {
   return { name: i.name, family: i.family, nLayers: i.nLayers, dModel: i.dModel, dFf: i.dFf, vocabSize: i.vocabSize, contextSize: i.contextSize };
 }
 
-async function unload(): Promise<void> {
+/** Frees the model; `keep`: the request doing it (a load), which must not cancel itself. */
+async function unload(keep?: number): Promise<void> {
   const m = model;
   model = undefined;
   searches.clear();
+  indexes.clear();
+  // Long jobs (an index build, the statistics) hold the model: stop them before it goes.
+  for (const [id, c] of running) if (id !== keep) c.abort();
   await m?.dispose();
 }
 
@@ -54,17 +77,17 @@ function preds(list: readonly { id: number; text: string; prob: number }[]): Pre
 }
 
 const handlers: { [M in EngineMethod]: Handler<M> } = {
-  async load(params, id) {
-    await unload();
+  async load(params, job) {
+    await unload(job.id);
     cacheDir = params.cacheDir;
     model = await core.loadModel(params.spec, {
       cacheDir: params.cacheDir,
       threads: params.threads,
-      onProgress: (p) => post({ kind: 'progress', id, progress: { stage: p.stage, fraction: p.fraction, message: p.message } }),
+      onProgress: (p) => job.progress({ stage: p.stage, fraction: p.fraction, message: p.message }),
     });
     // Warm up once here, while the status bar says "loading": the first analysis and the first
     // value decoding otherwise pay for onnxruntime's first run and the vocabulary projector.
-    post({ kind: 'progress', id, progress: { stage: 'warmup', message: 'warming up' } });
+    job.progress({ stage: 'warmup', message: 'warming up' });
     await core.inspect(model, 'Hello world', { topK: 1 });
     await core.decodeValue(model, 0, 0, 1);
     return modelView(model.info);
@@ -105,7 +128,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     return { before: preds(r.before), after: preds(r.after) };
   },
   async layerPredictions(params): Promise<LayerLensView[]> {
-    const r = await core.layerPredictions(requireModel(), params.ids, params.position, params.k);
+    const r = await core.layerPredictions(requireModel(), params.ids, params.position, params.k, params.interventions);
     return r.map((l) => ({ layer: l.layer, beforeFfn: preds(l.beforeFfn), afterFfn: preds(l.afterFfn) }));
   },
   async keyActivations(params) {
@@ -124,7 +147,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     }
     return { tokens, coeffs };
   },
-  async searchWord(params, id) {
+  async searchWord(params, job) {
     const m = requireModel();
     let search = searches.get(params.finalNorm);
     if (!search) {
@@ -132,8 +155,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
         .valueTable(m, {
           finalNorm: params.finalNorm,
           cacheDir,
-          onProgress: (p) =>
-            post({ kind: 'progress', id, progress: { stage: 'values', fraction: p.done / p.total, message: `decoding value vectors (layer ${p.layer})` } }),
+          onProgress: (p) => job.progress({ stage: 'values', fraction: p.done / p.total, message: `decoding value vectors (layer ${p.layer})` }),
         })
         .then((table) => core.MemorySearch.build(table));
       searches.set(params.finalNorm, search);
@@ -145,22 +167,58 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
       hits: r.hits.map((h) => ({ layer: h.layer, key: h.key, tokenId: h.tokenId, prob: h.prob, rank: h.rank })),
     };
   },
+  indexFolderState: (params) => folderState(requireModel(), params.dir),
+  discardCheckpoint(params) {
+    discardCheckpoint(params.dir);
+    return null;
+  },
+  buildTriggerIndex: (params, job) => buildIndex(requireModel(), indexes, params, job),
+  openTriggerIndex: (params) => summaryOf(indexes.get(requireModel(), params.dir)),
+  memoryTriggers(params) {
+    const m = requireModel();
+    return memoryTriggers(m, indexes.get(m, params.dir), params.layer, params.key);
+  },
+  labels: (params) => keyLabels(requireModel(), params),
+  paperReport(params, job) {
+    const m = requireModel();
+    return paperReport(m, indexes.get(m, params.dir), params, cacheDir, job);
+  },
   async unload() {
     await unload();
     return null;
   },
 };
 
+/** Progress for request id: the first message at once, then at most one per PROGRESS_EVERY_MS. */
+function progressFor(id: number): (p: EngineProgress) => void {
+  let last = -Infinity;
+  return (progress) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    post({ kind: 'progress', id, progress });
+  };
+}
+
 async function handle(req: EngineRequest): Promise<void> {
+  const controller = new AbortController();
+  running.set(req.id, controller);
   try {
     // The mapped handler table guarantees params match the method; TypeScript cannot correlate
     // the two through a union, hence the one cast at dispatch.
     const handler = handlers[req.method] as Handler<EngineMethod>;
-    const result = await handler(req.params, req.id);
+    const result = await handler(req.params, { id: req.id, signal: controller.signal, progress: progressFor(req.id) });
     post({ kind: 'response', id: req.id, ok: true, result });
   } catch (err) {
-    post({ kind: 'response', id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+    const error = err instanceof Error ? err.message : String(err);
+    // A cancelled job's error (the core's TriggerIndexAborted names its checkpoint) is expected.
+    post({ kind: 'response', id: req.id, ok: false, error, ...(controller.signal.aborted ? { aborted: true } : {}) });
+  } finally {
+    running.delete(req.id);
   }
 }
 
-parentPort?.on('message', (msg: EngineRequest) => void handle(msg));
+parentPort?.on('message', (msg: EngineMessage) => {
+  if (msg.kind === 'cancel') running.get(msg.id)?.abort();
+  else void handle(msg);
+});

@@ -1,7 +1,7 @@
 // Hover a token: the model's top next-token predictions there and the top memories firing on it,
 // with their value tokens. Analyses are per paragraph (a window of tokens around the cursor) and
 // cached per document version, so a warm hover costs a map lookup plus, at most, one small
-// value-decoding request.
+// value-decoding request. Each hover logs its own latency (entry → result), warm or cold.
 
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
@@ -11,6 +11,11 @@ import type { PredictionView, TokenView, ValueView } from '../protocol';
 const MAX_CACHE = 32;
 const HOVER_MEMORIES = 3;
 const VALUE_TOKENS = 5;
+
+/** Cache misses of one hover: none means it was answered from the caches (warm). */
+interface Trace {
+  misses: number;
+}
 
 interface Chunk {
   /** Document offset of the analysed text's first character. */
@@ -38,11 +43,24 @@ export class FfnHoverProvider implements vscode.HoverProvider {
   }
 
   async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
-    // Hovers never start a model load (that is a large, explicit step); they work once a model is ready.
-    if (!this.ctx.config.hoverEnabled || !this.ctx.modelInfo) return undefined;
+    const t0 = performance.now();
+    if (!this.ctx.config.hoverEnabled) return undefined;
+    if (!this.ctx.modelInfo) {
+      // The first hover of a session starts loading the model (the status bar shows its
+      // progress) and answers nothing: waiting here would hold the tooltip for seconds.
+      this.ctx.loadInBackgroundOnce();
+      return undefined;
+    }
     const paragraph = paragraphAround(doc, pos);
     if (!paragraph) return undefined;
-    const chunk = await this.chunkFor(doc, paragraph, doc.offsetAt(pos));
+    const trace: Trace = { misses: 0 };
+    const hover = await this.hoverAt(doc, pos, paragraph, token, trace);
+    if (hover) this.ctx.log.info(`hover ${trace.misses === 0 ? 'warm' : 'cold'}: ${(performance.now() - t0).toFixed(1)} ms (provider entry → result)`);
+    return hover;
+  }
+
+  private async hoverAt(doc: vscode.TextDocument, pos: vscode.Position, paragraph: vscode.Range, token: vscode.CancellationToken, trace: Trace): Promise<vscode.Hover | undefined> {
+    const chunk = await this.chunkFor(doc, paragraph, doc.offsetAt(pos), trace);
     if (!chunk || token.isCancellationRequested) return undefined;
     const offset = doc.offsetAt(pos) - chunk.base;
     const index = chunk.result.tokens.findIndex((t) => t.start <= offset && offset < t.end);
@@ -52,7 +70,7 @@ export class FfnHoverProvider implements vscode.HoverProvider {
       .flatMap((l) => l.positions[index].keys.map((key, i) => ({ layer: l.layer, key, coeff: l.positions[index].coeffs[i] })))
       .sort((a, b) => b.coeff - a.coeff)
       .slice(0, HOVER_MEMORIES);
-    const values = await Promise.all(memories.map((m) => this.value(m.layer, m.key)));
+    const values = await Promise.all(memories.map((m) => this.value(m.layer, m.key, trace)));
     if (token.isCancellationRequested) return undefined;
 
     const md = new vscode.MarkdownString();
@@ -71,28 +89,29 @@ export class FfnHoverProvider implements vscode.HoverProvider {
    * one in windows of `limit` tokens with a stride of half that, picking the first window that
    * contains the cursor, so the token keeps at least half a window of left context.
    */
-  private async chunkFor(doc: vscode.TextDocument, paragraph: vscode.Range, cursor: number): Promise<Chunk | undefined> {
+  private async chunkFor(doc: vscode.TextDocument, paragraph: vscode.Range, cursor: number, trace: Trace): Promise<Chunk | undefined> {
     const base = doc.offsetAt(paragraph.start);
     const text = doc.getText(paragraph);
     const key = `${this.ctx.config.model}|${doc.uri.toString()}@${doc.version}#${base}`;
-    const tokens = await this.cached(this.tokenized, key, () => this.ctx.call('tokenize', { text }));
+    const tokens = await this.cached(this.tokenized, key, () => this.ctx.call('tokenize', { text }), trace);
     const limit = Math.min(this.ctx.config.windowSize, this.ctx.modelInfo?.contextSize ?? 512);
-    if (tokens.length <= limit) return this.cached(this.chunks, key, () => this.analyse(text, base));
+    if (tokens.length <= limit) return this.cached(this.chunks, key, () => this.analyse(text, base), trace);
     const c = tokens.findIndex((t) => t.end > cursor - base);
     if (c < 0) return undefined;
     const stride = Math.max(1, Math.floor(limit / 2));
     const w = Math.max(0, Math.ceil((c - limit + 1) / stride));
     const first = tokens[w * stride];
     const last = tokens[Math.min(tokens.length, w * stride + limit) - 1];
-    return this.cached(this.chunks, `${key}/${w}`, () => this.analyse(text.slice(first.start, last.end), base + first.start));
+    return this.cached(this.chunks, `${key}/${w}`, () => this.analyse(text.slice(first.start, last.end), base + first.start), trace);
   }
 
   /** A bounded LRU of promises: concurrent hovers share one request; failures are not kept. */
-  private cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  private cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>, trace: Trace): Promise<T> {
     let hit = map.get(key);
     if (hit) {
       map.delete(key);
     } else {
+      trace.misses++;
       hit = make();
       hit.catch(() => map.delete(key));
     }
@@ -106,10 +125,13 @@ export class FfnHoverProvider implements vscode.HoverProvider {
     return { base, result };
   }
 
-  private value(layer: number, key: number): Promise<ValueView> {
+  private value(layer: number, key: number, trace: Trace): Promise<ValueView> {
     const finalNorm = this.ctx.config.decodeWithFinalNorm;
-    return this.cached(this.values, `${layer}:${key}:${finalNorm}`, () =>
-      this.ctx.call('decodeValues', { items: [{ layer, key }], k: VALUE_TOKENS, finalNorm }).then((r) => r[0]),
+    return this.cached(
+      this.values,
+      `${layer}:${key}:${finalNorm}`,
+      () => this.ctx.call('decodeValues', { items: [{ layer, key }], k: VALUE_TOKENS, finalNorm }).then((r) => r[0]),
+      trace,
     );
   }
 }

@@ -20,8 +20,13 @@ test('accepts ready and each well-formed request', () => {
     req('memoryDetails', { layer: 3, key: 511, k: 8 }),
     req('intervene', { ids: [464, 1468], position: 1, interventions: [{ layer: 0, key: 2, mode: 'set', value: 0 }], k: 5 }),
     req('intervene', { ids: [1], position: 0, interventions: [], k: 1 }),
-    req('layerPredictions', { ids: [1, 2, 3], position: 2, k: 3 }),
+    req('layerPredictions', { ids: [1, 2, 3], position: 2, k: 3, interventions: [] }),
+    req('layerPredictions', { ids: [1, 2, 3], position: 2, k: 3, interventions: [{ layer: 1, key: 9, mode: 'scale', value: 2 }] }),
     req('highlightKey', { layer: 7, key: 1023 }),
+    req('memoryTriggers', { layer: 7, key: 1023 }),
+    req('addLabel', { layer: 7, key: 1023, text: 'ends with a year', kind: 'shallow' }),
+    req('addLabel', { layer: 0, key: 0, text: 'sports teams', kind: 'semantic' }),
+    req('removeLabel', { layer: 0, key: 0, text: 'sports teams' }),
   ];
   for (const m of ok) assert.deepEqual(parseWebviewMessage(m), m);
 });
@@ -60,8 +65,21 @@ test('rejects malformed messages', () => {
       interventions: new Array(LIMITS.maxInterventions + 1).fill({ layer: 0, key: 0, mode: 'set', value: 0 }),
       k: 5,
     }),
-    req('layerPredictions', { ids: [1, -2], position: 0, k: 3 }),
+    req('layerPredictions', { ids: [1, -2], position: 0, k: 3, interventions: [] }),
+    // the lens must say which interventions apply, even none
+    req('layerPredictions', { ids: [1, 2], position: 0, k: 3 }),
+    req('layerPredictions', { ids: [1, 2], position: 0, k: 3, interventions: [{ layer: 0, key: 0, mode: 'off', value: 0 }] }),
     req('highlightKey', { layer: 0 }),
+    req('memoryTriggers', { layer: 0 }),
+    req('memoryTriggers', { layer: 0, key: -1 }),
+    req('addLabel', { layer: 0, key: 0, text: '', kind: 'shallow' }),
+    req('addLabel', { layer: 0, key: 0, text: '   ', kind: 'shallow' }),
+    req('addLabel', { layer: 0, key: 0, text: 'x'.repeat(LIMITS.maxLabel + 1), kind: 'shallow' }),
+    req('addLabel', { layer: 0, key: 0, text: 'two\nlines', kind: 'shallow' }),
+    req('addLabel', { layer: 0, key: 0, text: 'ok', kind: 'deep' }),
+    req('addLabel', { layer: 0, key: 0, text: 42, kind: 'shallow' }),
+    req('addLabel', { layer: 0, key: 0, text: 'ok' }),
+    req('removeLabel', { layer: 0, key: 0 }),
   ];
   for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m)?.slice(0, 120));
 });

@@ -51,7 +51,7 @@ test('cli index, triggers (human and --json) and patterns on the planted model',
   const layer = await cli('patterns', '--index', out, '--layer', '0', '--json', '-q');
   assert.equal(layer.code, 0, layer.stderr);
   const l = JSON.parse(layer.stdout);
-  assert.equal(l.keys.length, 8);
+  assert.equal(l.keys.length, 12);
   assert.ok(l.summary.covered > 0 && l.summary.covered <= 1);
   const layerHuman = await cli('patterns', '--index', out, '--layer', '0', '--labels', labels, '-q');
   assert.match(layerHuman.stdout, /triggers covered by a pattern: [\d.]+% \(shallow [\d.]+%, semantic [\d.]+%\)/);

@@ -84,3 +84,26 @@ test('gpt2-books: the index equals brute force on a few WikiText paragraphs', as
     await model.dispose();
   }
 });
+
+test('stories260K (llama2.c, BOS first, 172 memories): the index equals brute force', async (t) => {
+  const spec = sharedOrSkip(t, 'models', 'stories260K', 'stories260K.bin');
+  const stories = sharedOrSkip(t, 'corpora', 'tinystories-valid-sample.txt');
+  if (!spec || !stories) return;
+  const model = await loadModel(spec);
+  try {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir, 'stories.txt', paragraphsOf([stories]).slice(0, 6));
+    const out = path.join(dir, 'index');
+    await buildTriggerIndex(model, { corpus: [corpus], out, top: 7, window: 48, poolTokens: 100 });
+    const index = openTriggerIndex(out, model);
+    await assertMatchesBruteForce(model, index, [corpus]);
+    // BOS opens every paragraph's first window but is never a trigger
+    const bos = model.tokenizer.bosId!;
+    for (const t of index.triggers(2, 100)) {
+      if (t.window === 0) assert.equal(t.prefix[0], bos);
+      assert.notEqual(t.prefix[t.prefix.length - 1], bos);
+    }
+  } finally {
+    await model.dispose();
+  }
+});

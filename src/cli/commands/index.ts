@@ -94,7 +94,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
       });
       if (io.isTTY && !quiet) io.err('\n');
       const seconds = (performance.now() - started) / 1000;
-      io.out(`trigger index written to ${out}: ${grouped(last?.tokens ?? 0)} tokens, ${grouped(last?.paragraphs ?? 0)} paragraphs in ${duration(seconds)}${last ? ` (${grouped(last.tokensPerSecond)} tok/s this run)` : ''}\n`);
+      if (!last) io.out(`${out} already holds this index, complete; nothing to resume\n`);
+      else io.out(`trigger index written to ${out}: ${grouped(last.tokens)} tokens, ${grouped(last.paragraphs)} paragraphs in ${duration(seconds)} (${grouped(last.tokensPerSecond)} tok/s this run)\n`);
     } finally {
       await model.dispose();
     }

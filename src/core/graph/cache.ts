@@ -17,13 +17,18 @@ export function defaultCacheDir(): string {
   return path.join(base, 'ffn-lens');
 }
 
+/**
+ * The checkpoint's identity: a hash of its files' bytes alone, so indexes and tables
+ * computed from it stay valid when the graph builder changes.
+ */
 export function checkpointHash(parts: Uint8Array[]): string {
-  const h = createHash('sha256').update(BUILDER_VERSION);
+  const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest('hex').slice(0, 32);
 }
 
-export const graphCachePath = (cacheDir: string, hash: string): string => path.join(cacheDir, 'graphs', `${hash}.onnx`);
+/** A built graph depends on the checkpoint and on the builder that made it. */
+export const graphCachePath = (cacheDir: string, hash: string): string => path.join(cacheDir, 'graphs', `${hash}-${BUILDER_VERSION}.onnx`);
 
 /** The runtime facts of a cached graph (GraphInfo) live beside it. */
 const graphInfoPath = (graphFile: string): string => graphFile.replace(/\.onnx$/, '.json');

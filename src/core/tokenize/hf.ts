@@ -96,7 +96,8 @@ export class HfTokenizer implements Tokenizer {
   }
 
   decode(ids: number[]): string {
-    return this.tok.decode(ids, { skip_special_tokens: false });
+    // the tokenizers package throws on an empty list
+    return ids.length === 0 ? '' : this.tok.decode(ids, { skip_special_tokens: false });
   }
 
   tokenText(id: number): string {

@@ -22,11 +22,14 @@ type RequestHandler<M extends RequestMethod> = (ctx: Ctx, params: RequestMap[M][
 const requestHandlers: { [M in RequestMethod]: RequestHandler<M> } = {
   async memoryDetails(ctx, p) {
     const [value] = await ctx.call('decodeValues', { items: [{ layer: p.layer, key: p.key }], k: p.k, finalNorm: ctx.config.decodeWithFinalNorm });
-    // Trigger examples come from a trigger index; until one is built and loaded there are none.
-    return { layer: p.layer, key: p.key, value, triggers: [], triggerIndexLoaded: false };
+    return { layer: p.layer, key: p.key, value };
   },
-  intervene: (ctx, p) => ctx.call('intervene', p),
-  layerPredictions: (ctx, p) => ctx.call('layerPredictions', p),
+  // Params are rebuilt from the validated fields: the webview's object may carry anything else.
+  intervene: (ctx, p) => ctx.call('intervene', { ids: p.ids, position: p.position, interventions: p.interventions, k: p.k }),
+  layerPredictions: (ctx, p) => ctx.call('layerPredictions', { ids: p.ids, position: p.position, k: p.k, interventions: p.interventions }),
+  memoryTriggers: (ctx, p) => ctx.triggers.memoryTriggers(p.layer, p.key),
+  addLabel: (ctx, p) => ctx.triggers.editLabel(p.layer, p.key, { op: 'add', text: p.text.trim(), kind: p.kind }),
+  removeLabel: (ctx, p) => ctx.triggers.editLabel(p.layer, p.key, { op: 'remove', text: p.text }),
   async highlightKey(ctx, p) {
     const editor = ctx.textEditor;
     if (!editor) throw new Error('No text editor is open to highlight.');
@@ -74,6 +77,7 @@ export class InspectPanel {
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       ctx.onDidChangeState((s) => this.post({ type: 'status', state: s.state, message: s.message })),
+      ctx.triggers.onDidChange((state) => this.post({ type: 'triggerIndex', state })),
     );
   }
 
@@ -100,6 +104,11 @@ export class InspectPanel {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
       this.ctx.log.warn(`rejected a malformed webview message: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      // A rejected request is still answered, so the webview's promise does not wait forever.
+      const id = (raw as { requestId?: unknown } | null)?.requestId;
+      if (typeof id === 'number' && Number.isSafeInteger(id)) {
+        this.post({ type: 'response', requestId: id, ok: false, error: 'The request was rejected: it does not match the panel protocol.' });
+      }
       return;
     }
     if (msg.type === 'ready') {

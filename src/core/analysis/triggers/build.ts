@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hookName } from '../../hooks';
 import type { Model } from '../../model';
-import { readParagraphs, scanCorpus, type ScannedCorpus } from './corpus';
-import { checkpointFile, indexFile, INDEX_FORMAT, INDEX_VERSION, readCheckpoint, readIndex, spoolFile, writeCheckpoint, writeIndex, type Checkpoint, type IndexSettings, type IndexTotals, type Shard, type TriggerIndexInfo } from './format';
+import { readParagraphs, scanCorpus, type CorpusFile, type ScannedCorpus } from './corpus';
+import { checkpointFile, indexFile, INDEX_FORMAT, INDEX_VERSION, readCheckpoint, readIndex, spoolFile, writeCheckpoint, writeIndex, type Checkpoint, type IndexSettings, type Shard, type TriggerIndexInfo } from './format';
 import { ProgressMeter, type IndexProgress } from './progress';
 import { scanBatch } from './scan';
 import { TokenSpool } from './spool';
@@ -34,7 +34,7 @@ export interface BuildOptions {
   onProgress?: (p: IndexProgress) => void;
   /** Seconds between checkpoints written in case the process dies (default 60). */
   checkpointSeconds?: number;
-  /** Forward-pass batch limits (default 2,048 tokens, 128 rows). */
+  /** Forward-pass batch limits (default DEFAULT_BATCH: 512 tokens, 64 rows). */
   batch?: BatchLimits;
   /** Tokens gathered before batching; cancellation is honoured between pools (default POOL_TOKENS). */
   poolTokens?: number;
@@ -70,19 +70,39 @@ function settingsFor(model: Model, opts: BuildOptions, previous?: IndexSettings)
   return { window, top, shard };
 }
 
+const sameFiles = (a: readonly CorpusFile[], b: readonly CorpusFile[]) => a.length === b.length && a.every((f, i) => f.sha256 === b[i].sha256);
+const sameSettings = (a: IndexSettings, b: IndexSettings) => a.window === b.window && a.top === b.top && sameShard(a.shard, b.shard);
+
 /** The checkpoint must be for this model, corpus and settings; a resumed run may not change them. */
 function checkResumable(ck: Checkpoint, model: Model, corpus: ScannedCorpus, settings: IndexSettings, dir: string): void {
   const where = `the checkpoint in ${dir}`;
   if (ck.info.model.hash !== model.info.hash) throw new Error(`${where} was made with ${ck.info.model.name} (hash ${ck.info.model.hash}), not ${model.info.name} (hash ${model.info.hash})`);
-  const a = ck.info.corpus;
-  const b = corpus.files;
-  if (a.length !== b.length || a.some((f, i) => f.sha256 !== b[i].sha256)) {
-    throw new Error(`${where} was made on other corpus files (${a.map((f) => path.basename(f.path)).join(', ')}) or they changed since; resume with the same, unchanged files`);
+  if (!sameFiles(ck.info.corpus, corpus.files)) {
+    throw new Error(`${where} was made on other corpus files (${ck.info.corpus.map((f) => path.basename(f.path)).join(', ')}) or they changed since; resume with the same, unchanged files`);
   }
   const s = ck.info.settings;
-  if (s.window !== settings.window || s.top !== settings.top || !sameShard(s.shard, settings.shard)) {
-    throw new Error(`${where} used --window ${s.window} --top ${s.top} --shard ${shardText(s.shard)}; resume with the same settings (or leave them out)`);
+  if (!sameSettings(s, settings)) throw new Error(`${where} used --window ${s.window} --top ${s.top} --shard ${shardText(s.shard)}; resume with the same settings (or leave them out)`);
+}
+
+/**
+ * What a run starts from: a checkpoint to continue, or nothing; 'done' when resuming an
+ * index already finished with the same inputs (a no-op, so batch jobs can simply rerun).
+ */
+function startingPoint(model: Model, opts: BuildOptions, dir: string, corpus: ScannedCorpus): { ck?: Checkpoint; settings: IndexSettings } | 'done' {
+  if (fs.existsSync(checkpointFile(dir))) {
+    if (!opts.resume) throw new Error(`${dir} holds an unfinished index; continue it with resume (--resume), or delete ${checkpointFile(dir)} to start over`);
+    const ck = readCheckpoint(dir);
+    const settings = settingsFor(model, opts, ck.info.settings);
+    checkResumable(ck, model, corpus, settings, dir);
+    return { ck, settings };
   }
+  const settings = settingsFor(model, opts);
+  if (!opts.resume) return { settings };
+  if (fs.existsSync(indexFile(dir))) {
+    const done = readIndex(dir).info;
+    if (done.model.hash === model.info.hash && sameFiles(done.corpus, corpus.files) && sameSettings(done.settings, settings)) return 'done';
+  }
+  throw new Error(`${dir} has no checkpoint to resume; run without resume to start the index`);
 }
 
 function specialMask(model: Model): Uint8Array {
@@ -104,22 +124,9 @@ export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promi
   const corpus = await scanCorpus(opts.corpus, opts.signal);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`--out ${opts.out} is a file; give a folder for the index`);
 
-  let ck: Checkpoint | undefined;
-  if (fs.existsSync(checkpointFile(dir))) {
-    if (!opts.resume) throw new Error(`${dir} holds an unfinished index; continue it with resume (--resume), or delete ${checkpointFile(dir)} to start over`);
-    ck = readCheckpoint(dir);
-  }
-  const settings = settingsFor(model, opts, ck?.info.settings);
-  if (ck) checkResumable(ck, model, corpus, settings, dir);
-  else if (opts.resume) {
-    // nothing to continue: a finished index with the same inputs is a successful no-op
-    if (fs.existsSync(indexFile(dir))) {
-      const done = readIndex(dir).info;
-      const same = done.model.hash === model.info.hash && done.corpus.length === corpus.files.length && done.corpus.every((f, i) => f.sha256 === corpus.files[i].sha256) && done.settings.window === settings.window && done.settings.top === settings.top && sameShard(done.settings.shard, settings.shard);
-      if (same) return;
-    }
-    throw new Error(`${dir} has no checkpoint to resume; run without resume to start the index`);
-  }
+  const start = startingPoint(model, opts, dir, corpus);
+  if (start === 'done') return;
+  const { ck, settings } = start;
 
   const createdDir = !fs.existsSync(dir);
   fs.mkdirSync(dir, { recursive: true });

@@ -5,4 +5,5 @@ export { openTriggerIndex, TriggerIndex, type Trigger } from './open';
 export { CorpusError, type CorpusFile } from './corpus';
 export type { IndexProgress } from './progress';
 export type { TriggerIndexInfo, IndexSettings, IndexTotals, IndexedModel, Shard } from './format';
+export { indexFile, checkpointFile, spoolFile } from './format';
 export { DEFAULT_BATCH, POOL_TOKENS, planBatches, paddedIds, windowsOf, type Batch, type BatchLimits, type Window } from './windows';

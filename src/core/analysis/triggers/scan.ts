@@ -32,12 +32,26 @@ export function scanBatch(store: TopNStore, batch: Batch, coeffs: readonly HookT
       for (let t = 0; t < ids.length; t++) {
         if (special[ids[t]]) continue;
         if (l === 0) candidates++;
-        const base = (r * seq + t) * dFf;
-        for (let i = 0; i < dFf; i++) {
-          const c = data[base + i];
-          // `>=`: an equal coefficient may still win its tie by coming earlier
-          if (c >= threshold[i] && store.offer(keyBase + i, c, paragraph, window, t)) kept = true;
+        const b = (r * seq + t) * dFf;
+        // Blocks of 8: one branch per block on the common path (nothing passes) is about
+        // twice as fast in V8 as a branch per element; passing blocks are redone singly.
+        // `>=`: an equal coefficient may still win its tie by coming earlier.
+        let i = 0;
+        for (; i + 8 <= dFf; i += 8) {
+          if (
+            data[b + i] >= threshold[i] ||
+            data[b + i + 1] >= threshold[i + 1] ||
+            data[b + i + 2] >= threshold[i + 2] ||
+            data[b + i + 3] >= threshold[i + 3] ||
+            data[b + i + 4] >= threshold[i + 4] ||
+            data[b + i + 5] >= threshold[i + 5] ||
+            data[b + i + 6] >= threshold[i + 6] ||
+            data[b + i + 7] >= threshold[i + 7]
+          ) {
+            for (let j = i; j < i + 8; j++) if (data[b + j] >= threshold[j] && store.offer(keyBase + j, data[b + j], paragraph, window, t)) kept = true;
+          }
         }
+        for (; i < dFf; i++) if (data[b + i] >= threshold[i] && store.offer(keyBase + i, data[b + i], paragraph, window, t)) kept = true;
       }
       if (kept) touched.add(paragraph);
     }
