@@ -22,7 +22,9 @@ function pairedWithPlain(model: Model, clock: { plainMs: number; batches: number
   return new Proxy(model, {
     get(target, prop, receiver) {
       if (prop !== 'run') return Reflect.get(target, prop, receiver);
-      return async (ids: number[][], hooks: readonly string[]) => {
+      // every argument passes through: the index's run carries its candidate floors
+      return async (...args: Parameters<Model['run']>) => {
+        const [ids] = args;
         const plain = async () => {
           const t0 = performance.now();
           await target.run(ids, [FINAL_NORM]);
@@ -30,7 +32,7 @@ function pairedWithPlain(model: Model, clock: { plainMs: number; batches: number
         };
         const first = clock.batches++ % 2 === 0;
         if (first) await plain();
-        const out = await target.run(ids, hooks);
+        const out = await target.run(...args);
         if (!first) await plain();
         return out;
       };

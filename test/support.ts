@@ -14,8 +14,11 @@ export function sharedOrSkip(t: TestContext, ...parts: string[]): string | undef
   return p;
 }
 
+/** A fresh temporary directory, removed when the test process exits. */
 export function tempDir(prefix = 'ffn-lens-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Greedy decoding without a KV cache: one full forward pass per new token. */

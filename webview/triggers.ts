@@ -127,13 +127,15 @@ function labelBlock(d: MemoryTriggersView): HTMLElement {
   showLabels(d.labels);
 
   const text = h('vscode-textfield', { class: 'label-text', placeholder: 'add a label, e.g. “ends with a year”', 'aria-label': 'New label', maxlength: 200 }) as ValueField;
-  const kind = h('vscode-single-select', { class: 'label-kind', 'aria-label': 'Label kind' }) as ValueField;
-  for (const k of ['shallow', 'semantic'] as const) kind.append(h('vscode-option', { value: k, selected: k === 'shallow' }, k));
+  // Two choices: radio buttons show both at once, where a dropdown would hide one.
+  const kind = h('vscode-radio-group', { class: 'label-kind', 'aria-label': 'Label kind' });
+  for (const k of ['shallow', 'semantic'] as const) kind.append(h('vscode-radio', { name: `kind-${d.layer}-${d.key}`, value: k, checked: k === 'shallow' }, k));
+  const kindValue = (): LabelKind => (kind.querySelector<HTMLElement & { checked: boolean; value: string }>('vscode-radio[value="semantic"]')?.checked ? 'semantic' : 'shallow');
   const add = h('vscode-button', { 'data-action': 'add-label', secondary: true }, 'Add label');
   const submit = (): void => {
     const value = text.value.trim();
     if (!value) return;
-    request('addLabel', { layer: d.layer, key: d.key, text: value, kind: kind.value as LabelKind }).then((labels) => {
+    request('addLabel', { layer: d.layer, key: d.key, text: value, kind: kindValue() }).then((labels) => {
       showLabels(labels);
       text.value = '';
     }, fail);

@@ -10,6 +10,16 @@ export const LAYER_HOOKS: readonly LayerHookKind[] = ['resid_pre', 'resid_mid', 
 
 export const hookName = (layer: number, kind: LayerHookKind): string => `blocks.${layer}.${kind}`;
 
+/**
+ * Layer l's memory coefficients at or above a per-key floor, filtered in the graph:
+ * float [n, 4] rows of (batch, position, key, coeff) in row-major order of the
+ * coefficients (indices exact below 2^24). Computed only when fetched, with floors from
+ * the run's `candidateFloors`. Not a [batch, seq, …] tensor, so not in LAYER_HOOKS:
+ * patterns like `blocks.*.mlp.*` (activation export) never select it.
+ */
+export const candidateHook = (layer: number): string => `blocks.${layer}.mlp.candidates`;
+export const isCandidateHook = (name: string): boolean => /^blocks\.\d+\.mlp\.candidates$/.test(name);
+
 export const FINAL_NORM = 'final_norm';
 export const LOGITS = 'logits';
 /** Softmax top-k of the logits, computed in the graph: [batch, seq, min(PREDICTION_K, vocab)]. */

@@ -5,9 +5,9 @@
 export { Model, type ModelInfo, type LoadOptions, type LoadProgress } from './model';
 export type { ModelConfig } from './arch/types';
 export { supportedModelTypes } from './arch/registry';
-export type { Intervention, HookTensor } from './runtime/session';
+export type { Intervention, HookTensor, RunOptions } from './runtime/session';
 export type { Tokenizer, TokenSpan } from './tokenize/types';
-export { hookName, allHookNames, selectHooks, canonicalHookName, LOGITS, FINAL_NORM, LAYER_HOOKS, type LayerHookKind } from './hooks';
+export { hookName, candidateHook, allHookNames, selectHooks, canonicalHookName, LOGITS, FINAL_NORM, LAYER_HOOKS, type LayerHookKind } from './hooks';
 export { defaultCacheDir } from './graph/cache';
 export { inspect, tokensFor, type InspectResult, type InspectOptions, type MemoryHit, type PositionMemories, type TokenPrediction } from './analysis/inspect';
 export { decodeValue, type DecodedValue } from './analysis/values';

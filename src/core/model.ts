@@ -14,7 +14,7 @@ import type { DownloadProgress } from './load/hub';
 import { loadLlama2c } from './load/llama2c';
 import { resolveModel, type ModelSource } from './load/resolve';
 import type { WeightStore } from './load/weights';
-import { ModelSession, type HookTensor, type Intervention } from './runtime/session';
+import { ModelSession, type HookTensor, type Intervention, type RunOptions } from './runtime/session';
 import { transpose2d, type HostTensor } from './tensor';
 import { HfTokenizer } from './tokenize/hf';
 import { Llama2cTokenizer } from './tokenize/llama2c';
@@ -148,9 +148,10 @@ export class Model {
 
   /**
    * Runs a batch of token-id sequences of equal length and returns the requested hooks,
-   * each [batch, seq, …]. Only the requested hooks are computed and copied out.
+   * each [batch, seq, …] (candidate hooks excepted, see candidateHook). Only the
+   * requested hooks are computed and copied out.
    */
-  async run(ids: number[][], hooks: readonly string[], interventions: readonly Intervention[] = []): Promise<Map<string, HookTensor>> {
+  async run(ids: number[][], hooks: readonly string[], interventions: readonly Intervention[] = [], opts: RunOptions = {}): Promise<Map<string, HookTensor>> {
     const seq = ids[0]?.length ?? 0;
     if (seq > this.config.contextSize) throw new Error(`${seq} tokens exceed the model's context of ${this.config.contextSize}`);
     for (const row of ids) {
@@ -159,7 +160,10 @@ export class Model {
     for (const iv of interventions) {
       if (!(Number.isInteger(iv.key) && iv.key >= 0 && iv.key < this.config.dFf)) throw new Error(`intervention: key ${iv.key} is outside 0..${this.config.dFf - 1}`);
     }
-    return this.session.run(ids, hooks, interventions);
+    for (const f of opts.candidateFloors ?? []) {
+      if (f.length !== this.config.dFf && f.length !== 1) throw new Error(`candidate floors must have ${this.config.dFf} entries (one per key) or 1, got ${f.length}`);
+    }
+    return this.session.run(ids, hooks, interventions, opts);
   }
 
   /** The model in canonical orientation, converted on first use (analyses need it, inference does not). */

@@ -34,8 +34,8 @@ let cacheDir: string | undefined;
 /** Inverted value tables per final-norm choice, built on first search. */
 const searches = new Map<boolean, Promise<core.MemorySearch>>();
 const indexes = new IndexCache();
-/** Running requests' cancellers, by request id. */
-const running = new Map<number, AbortController>();
+/** Running requests, by id: their canceller and a promise that settles when they have finished. */
+const running = new Map<number, { method: EngineMethod; controller: AbortController; finished: Promise<void> }>();
 
 /** The protocol's model facts: the core's info has more (hash, source) that the UI does not use. */
 function modelView(i: core.ModelInfo): ModelView {
@@ -48,8 +48,12 @@ async function unload(keep?: number): Promise<void> {
   model = undefined;
   searches.clear();
   indexes.clear();
-  // Long jobs (an index build, the statistics) hold the model: stop them before it goes.
-  for (const [id, c] of running) if (id !== keep) c.abort();
+  // Long jobs (an index build, the statistics) hold the model: ask them to stop and wait until
+  // they have (at their next safe point), so no forward pass runs on a disposed session.
+  // (Other loads are not waited for: each would wait for the other.)
+  const others = [...running].filter(([id, r]) => id !== keep && r.method !== 'load' && r.method !== 'unload').map(([, r]) => r);
+  for (const r of others) r.controller.abort();
+  await Promise.all(others.map((r) => r.finished));
   await m?.dispose();
 }
 
@@ -202,7 +206,8 @@ function progressFor(id: number): (p: EngineProgress) => void {
 
 async function handle(req: EngineRequest): Promise<void> {
   const controller = new AbortController();
-  running.set(req.id, controller);
+  let finish = (): void => undefined;
+  running.set(req.id, { method: req.method, controller, finished: new Promise<void>((resolve) => (finish = resolve)) });
   try {
     // The mapped handler table guarantees params match the method; TypeScript cannot correlate
     // the two through a union, hence the one cast at dispatch.
@@ -215,10 +220,11 @@ async function handle(req: EngineRequest): Promise<void> {
     post({ kind: 'response', id: req.id, ok: false, error, ...(controller.signal.aborted ? { aborted: true } : {}) });
   } finally {
     running.delete(req.id);
+    finish();
   }
 }
 
 parentPort?.on('message', (msg: EngineMessage) => {
-  if (msg.kind === 'cancel') running.get(msg.id)?.abort();
+  if (msg.kind === 'cancel') running.get(msg.id)?.controller.abort();
   else void handle(msg);
 });

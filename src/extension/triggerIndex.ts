@@ -52,13 +52,15 @@ export class TriggerIndexService implements vscode.Disposable {
   }
 
   /**
-   * Makes dir the workspace's trigger index (user settings when no folder is open) and tells
-   * listeners. Saving the same path again fires no configuration event, hence the refresh.
+   * Makes dir the workspace's trigger index (user settings when no folder is open). A changed
+   * setting tells listeners through the configuration event; the same path saved again (a
+   * rebuild) fires none, so then this refreshes them itself.
    */
   async use(dir: string): Promise<TriggerIndexState> {
+    const unchanged = this.ctx.config.triggerIndex === dir;
     const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
     await vscode.workspace.getConfiguration(SECTION).update('triggerIndex', dir, target);
-    return this.refresh();
+    return unchanged ? this.refresh() : this.state();
   }
 
   async refresh(): Promise<TriggerIndexState> {

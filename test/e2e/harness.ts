@@ -162,10 +162,11 @@ export class VsCodeSession {
   }
 
   /**
-   * Runs a command by its palette title, e.g. "FFN Lens: Inspect Selection". Returns the time
+   * Runs a command by its palette title, e.g. "FFN Lens: Inspect Selection"; `opensInput` when the
+   * command itself opens a quick pick or file dialog, which then stays open. Returns the time
    * (performance.now() of this process) at which the command was invoked, for latency figures.
    */
-  async runCommand(title: string): Promise<number> {
+  async runCommand(title: string, opts: { opensInput?: boolean } = {}): Promise<number> {
     const input = await this.quickInput(`>${title}`);
     const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: title }) }).first();
     await row.waitFor();
@@ -174,7 +175,19 @@ export class VsCodeSession {
     const invokedAt = performance.now();
     if (focused?.trim() === title) await this.page.keyboard.press('Enter');
     else await row.click();
-    await input.waitFor({ state: 'hidden' });
+    if (opts.opensInput) {
+      // The command reuses the quick input (a quick pick, or code-server's file dialog): wait
+      // until it no longer is the command palette.
+      await this.page.waitForFunction(
+        (sel) => {
+          const el = document.querySelector(sel) as HTMLInputElement | null;
+          return !!el && el.offsetParent !== null && !el.value.startsWith('>');
+        },
+        '.quick-input-widget .quick-input-box input',
+      );
+    } else {
+      await input.waitFor({ state: 'hidden' });
+    }
     return invokedAt;
   }
 

@@ -40,7 +40,9 @@ before(async () => {
   model = await core.loadModel(shared.dir, { cacheDir });
   vsc = await VsCodeSession.launch({
     name: 'inspect',
-    settings: { 'ffnLens.model': shared.dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 100 },
+    // editor.hover.delay 0 is the lowest VS Code accepts: the end-to-end hover figure is then the
+    // extension's and the workbench's, not a configured wait.
+    settings: { 'ffnLens.model': shared.dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 0 },
   });
 });
 
@@ -215,8 +217,15 @@ test('hovering a token shows its predictions and top memories', { skip }, async 
     times.push(performance.now() - t0);
   }
   const best = Math.min(...times);
-  console.log(`# latency: warm hover (mouse move → tooltip, editor.hover.delay 100 ms included): ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
-  if (strict) assert.ok(best - 100 <= BUDGET.hoverWarmMs, `warm hover ${best.toFixed(0)} ms`);
+  console.log(`# latency: warm hover end to end (mouse move → tooltip visible, editor.hover.delay 0): ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
+  // The provider's own time, as the extension logs it (provideHover entry → result).
+  const provider = [...s.extensionLog().matchAll(/hover warm: ([\d.]+) ms/g)].map((m) => Number(m[1]));
+  assert.ok(provider.length >= 3, 'the provider logged its warm hovers');
+  console.log(`# latency: warm hover, provider (entry → result, cached per document version and paragraph): ${provider.slice(-3).join(', ')} ms`);
+  if (strict) {
+    assert.ok(best <= BUDGET.hoverWarmMs, `warm hover ${best.toFixed(0)} ms`);
+    assert.ok(Math.min(...provider.slice(-3)) <= BUDGET.hoverWarmMs, `warm hover provider ${Math.min(...provider.slice(-3))} ms`);
+  }
 });
 
 test('latency: a 128-token selection → heatmap with the model loaded', { skip }, async () => {

@@ -74,32 +74,81 @@ async function logLine(s: VsCodeSession, re: RegExp, timeoutMs = 120_000): Promi
   }
 }
 
-/** The frame of the webview whose document has selector (panels do not have a fixed order). */
+/**
+ * The frame of the webview whose document has selector (panels do not have a fixed order). Fails
+ * early when FFN Lens shows an error or warning notification instead.
+ */
 async function frameWith(s: VsCodeSession, selector: string, timeoutMs: number): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
+  const problem = s.page.locator('.notifications-toasts .notification-toast:has(.codicon-error, .codicon-warning)', { hasText: 'FFN Lens' });
   for (;;) {
     for (const f of s.page.frames()) {
       if (await f.locator(selector).count().catch(() => 0)) return f;
     }
+    if (await problem.count()) throw new Error(`instead of ${selector}: ${await problem.first().textContent()}`);
     if (Date.now() > deadline) throw new Error(`no webview shows ${selector} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-/** Types a path into VS Code's own file dialog (code-server has no native one) and accepts it. */
+/**
+ * Types a path into VS Code's own file dialog (code-server has no native one) and accepts it.
+ * The dialog refreshes its list as the value changes and may ignore Enter meanwhile, so Enter is
+ * pressed again until the dialog has taken the path.
+ */
 async function answerFileDialog(s: VsCodeSession, file: string): Promise<void> {
-  const input = s.page.locator('.quick-input-widget .quick-input-box input');
+  const sel = '.quick-input-widget .quick-input-box input';
+  const input = s.page.locator(sel);
   await input.waitFor({ state: 'visible' });
-  await input.fill(file);
-  await s.page.waitForFunction(([sel, want]) => (document.querySelector(sel) as HTMLInputElement | null)?.value === want, ['.quick-input-widget .quick-input-box input', file] as const);
-  await s.page.keyboard.press('Enter');
+  // The dialog sets its starting folder (or default file) once it has read the disk, which can
+  // overwrite what was typed before: type until the path stays.
+  for (let i = 0; ; i++) {
+    await input.fill(file);
+    await new Promise((r) => setTimeout(r, 400));
+    if ((await input.inputValue()) === file) break;
+    if (i === 10) throw new Error(`the file dialog keeps replacing ${file} with ${await input.inputValue()}`);
+  }
+  if (fs.existsSync(file)) await s.page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  for (let i = 0; i < 10; i++) {
+    await s.page.keyboard.press('Enter');
+    const taken = await s.page
+      .waitForFunction(
+        ([q, want]) => {
+          const el = document.querySelector(q) as HTMLInputElement | null;
+          return !el || el.offsetParent === null || el.value !== want;
+        },
+        [sel, file] as const,
+        { timeout: 2000 },
+      )
+      .then(() => true, () => false);
+    if (taken) return;
+  }
+  throw new Error(`the file dialog did not take ${file}`);
+}
+
+/** Runs fn; on failure saves a screenshot named after the step first. */
+async function shotOnFailure<T>(s: VsCodeSession, name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    await s.screenshot(`failed-${name}`).catch(() => undefined);
+    throw err;
+  }
 }
 
 test('the first hover loads the model in the background and shows nothing yet', { skip }, async () => {
   const s = vsc!;
   await s.openFile('sample.txt');
-  await s.hoverText(HOVER_WORD);
-  await logLine(s, /a hover found no model loaded: loading it in the background/, 30_000);
+  // Hovers reach the extension once it is active (it activates on plain-text files); a hover
+  // before that goes unanswered, as it would for a person, who would move the mouse again.
+  await logLine(s, /activated \(VS Code/, 60_000);
+  await shotOnFailure(s, 'first-hover', async () => {
+    for (let i = 0; !/a hover found no model loaded/.test(s.extensionLog()); i++) {
+      if (i === 20) throw new Error('no hover reached the extension');
+      await s.hoverText(HOVER_WORD);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  });
   // The status bar shows the load (its item spins, then turns to a check when ready).
   await s.page.locator('.statusbar-item', { hasText: 'FFN Lens' }).locator('.codicon-loading, .codicon-check').first().waitFor();
   assert.equal(await ffnHover(s).count(), 0, 'no tooltip while the model loads');
@@ -111,8 +160,8 @@ test('the first hover loads the model in the background and shows nothing yet', 
 test('Build Trigger Index… through its file dialog and output pick; the setting is set', { skip }, async () => {
   const s = vsc!;
   const corpus = path.join(s.server.workspace, CORPUS);
-  await s.runCommand('FFN Lens: Build Trigger Index…');
-  await answerFileDialog(s, corpus);
+  await s.runCommand('FFN Lens: Build Trigger Index…', { opensInput: true });
+  await shotOnFailure(s, 'corpus-dialog', () => answerFileDialog(s, corpus));
   // The output quick pick: the first item is the default, a folder next to the corpus.
   const first = s.page.locator('.quick-input-list .monaco-list-row').first();
   await first.filter({ hasText: 'Next to the corpus' }).waitFor();
@@ -205,8 +254,7 @@ test('a label added in the panel lands in .vscode/ffn-lens-labels.json', { skip 
   const key = Number(await wv.locator('.memory').first().getAttribute('data-key'));
   const labels = wv.locator(`.labels[data-key="${key}"]`);
   await labels.locator('vscode-textfield.label-text input').fill('mentions of letters');
-  await labels.locator('vscode-single-select.label-kind').click();
-  await labels.locator('vscode-single-select.label-kind').getByRole('option', { name: 'semantic' }).click();
+  await labels.locator('vscode-radio[value="semantic"]').click();
   await labels.locator('vscode-button[data-action="add-label"]').click();
   await labels.locator('.user-label', { hasText: 'mentions of letters' }).waitFor();
   const file = path.join(s.server.workspace, '.vscode', 'ffn-lens-labels.json');
@@ -220,7 +268,7 @@ test('Open Paper Report shows every statistic under a strict CSP, and saves as H
   const s = vsc!;
   const t0 = performance.now();
   await s.runCommand('FFN Lens: Open Paper Report');
-  const frame = await frameWith(s, 'section#residual', 300_000);
+  const frame = await shotOnFailure(s, 'report', () => frameWith(s, 'section#residual', 240_000));
   console.log(`# paper report (40 paragraphs, 1000 positions, cold value tables): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const id of ['agreement', 'calibration', 'patterns', 'active', 'composition', 'residual', 'json']) {
     assert.equal(await frame.locator(`section#${id}`).count(), 1, `section ${id}`);
@@ -232,11 +280,43 @@ test('Open Paper Report shows every statistic under a strict CSP, and saves as H
   await s.screenshot('report');
 
   const out = path.join(s.server.workspace, 'report.html');
-  await s.runCommand('FFN Lens: Save Report as HTML…');
-  await answerFileDialog(s, out);
+  await s.runCommand('FFN Lens: Save Report as HTML…', { opensInput: true });
+  await shotOnFailure(s, 'save-dialog', () => answerFileDialog(s, out));
   const deadline = Date.now() + 30_000;
   while (!fs.existsSync(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   const html = fs.readFileSync(out, 'utf8');
   assert.match(html, /^<!DOCTYPE html>/);
   assert.ok(html.includes('<section id="composition">') && !html.includes('Content-Security-Policy'), 'the saved page is the report as rendered');
+});
+
+test('cancelling a build from its notification leaves a checkpoint; Resume finishes it', { skip }, async () => {
+  const s = vsc!;
+  // Enough text for several pools: the core honours a cancel between pools, never in the last.
+  const name = 'wiki400.txt';
+  const corpus = writeWikitextSample(path.join(s.server.workspace, name), 400)!;
+  const out = path.join(s.server.workspace, `wiki400.${model.info.name}.ffn-index`);
+  await s.runCommand('Notifications: Clear All Notifications');
+  await s.runCommand('FFN Lens: Build Trigger Index…', { opensInput: true });
+  await shotOnFailure(s, 'cancel-dialog', () => answerFileDialog(s, corpus));
+  await s.page.locator('.quick-input-list .monaco-list-row').first().filter({ hasText: 'Next to the corpus' }).waitFor();
+  await s.page.keyboard.press('Enter');
+
+  // The first progress report (after the first pool) carries tokens/s and the ETA.
+  const building = s.page.locator('.notifications-toasts .notification-toast', { hasText: 'building the trigger index' });
+  await building.filter({ hasText: 'tok/s' }).waitFor({ timeout: 120_000 });
+  assert.match((await building.textContent()) ?? '', /[\d,]+ \/ ~[\d,]+ tokens · [\d,]+ tok\/s · ETA/);
+  await s.screenshot('index-progress');
+  await building.getByRole('button', { name: 'Cancel' }).click();
+
+  const cancelled = s.page.locator('.notifications-toasts .notification-toast', { hasText: 'indexing was cancelled' });
+  await shotOnFailure(s, 'cancel', () => cancelled.waitFor({ timeout: 120_000 }));
+  assert.ok(fs.existsSync(path.join(out, 'checkpoint.bin')), 'a checkpoint is left');
+  await s.screenshot('index-cancelled');
+  await cancelled.getByRole('button', { name: 'Resume' }).click();
+  await s.page.locator('.notifications-toasts .notification-toast', { hasText: 'Trigger index built' }).waitFor({ timeout: 180_000 });
+  assert.ok(!fs.existsSync(path.join(out, 'checkpoint.bin')), 'the checkpoint is gone once the index is done');
+  assert.equal(core.openTriggerIndex(out, model).info.totals.paragraphs, 400);
+  const settings = JSON.parse(fs.readFileSync(path.join(s.server.workspace, '.vscode', 'settings.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(settings['ffnLens.triggerIndex'], out);
+  assert.match(s.extensionLog(), /resuming trigger index/);
 });

@@ -108,6 +108,23 @@ test('cancelling a build leaves a checkpoint that a resumed build finishes', { s
   assert.equal((await client.request('indexFolderState', { dir: out })).state, 'index');
 });
 
+test('loading a model stops a running build first (at a checkpoint), then loads', { skip }, async () => {
+  const corpus = writeWikitextSample(path.join(tmp, 'wiki220.txt'), 220)!;
+  const out = path.join(tmp, 'interrupted.ffn-index');
+  let started!: () => void;
+  const progressed = new Promise<void>((r) => (started = r));
+  const build = client.request('buildTriggerIndex', { corpus: [corpus], out, resume: false }, { onProgress: () => started() }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  await progressed;
+  const info = await client.request('load', { spec: gpt2!, cacheDir: path.join(tmp, 'cache') });
+  assert.equal(info.name, model.info.name);
+  const err = await build;
+  assert.ok(err instanceof EngineError && err.aborted, `expected the build to be stopped, got ${String(err)}`);
+  assert.deepEqual(await client.request('indexFolderState', { dir: out }), { state: 'checkpoint' });
+});
+
 test('labels are added to and removed from the labels file', { skip }, async () => {
   const file = path.join(tmp, 'ws', '.vscode', 'ffn-lens-labels.json');
   assert.deepEqual(await client.request('labels', { file, layer: 5, key: 3 }), []);

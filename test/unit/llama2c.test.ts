@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadLlama2c, permuteRopeRows } from '../../src/core/load/llama2c';
 import { Llama2cTokenizer } from '../../src/core/tokenize/llama2c';
+import { tempDir } from '../support';
 
 const SHARED = path.resolve(process.cwd(), process.env.FFN_LENS_SHARED ?? '../shared');
 const MODEL_DIR = path.join(SHARED, 'models', 'stories260K');
@@ -23,7 +24,7 @@ interface Expected {
 const expected = (): Expected => JSON.parse(fs.readFileSync(EXPECTED, 'utf8')) as Expected;
 
 function tmpFile(name: string, bytes: Uint8Array): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-lens-llama2c-'));
+  const dir = tempDir('ffn-lens-llama2c-');
   const file = path.join(dir, name);
   fs.writeFileSync(file, bytes);
   return file;

@@ -4,7 +4,7 @@
  */
 import type { CanonicalModel, ModelConfig } from '../arch/types';
 import { validateShapes } from '../arch/validate';
-import { FINAL_NORM, LOGITS, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hooks';
+import { candidateHook, FINAL_NORM, hookName, LOGITS, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hooks';
 import { DataType } from '../onnx/model';
 import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder } from './builder';
@@ -13,6 +13,10 @@ export const INPUT_IDS = 'input_ids';
 /** Bool scalars: compute the logits / the prediction hooks (which need the logits) in this run. */
 export const WANT_LOGITS = 'want_logits';
 export const WANT_PREDICTIONS = 'want_predictions';
+/** Bool scalar: compute the candidate hooks (blocks.{l}.mlp.candidates) in this run. */
+export const WANT_CANDIDATES = 'want_candidates';
+/** Float per-key floors of layer l's candidates, [dFf] or [1] (broadcast over the keys). */
+export const candidateFloorInput = (layer: number): string => `blocks.${layer}.mlp.candidate_floor`;
 
 /**
  * cos/sin tables for RotaryEmbedding, [positions, rotaryDim/2], computed in fp32 steps
@@ -63,6 +67,7 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
   model.blocks.forEach((w, l) => {
     x = block(g, cfg, l, x, w, shared);
   });
+  candidates(g, model);
   const final = g.hook(FINAL_NORM, norm(g, cfg, x, model.finalNorm, 'final_norm'));
   // The vocabulary projection is most of a small model's forward pass and many runs
   // (trigger indexing, statistics) want only coefficients, so it too is conditional.
@@ -84,4 +89,38 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
     },
   );
   return g;
+}
+
+/**
+ * The coefficients at or above their key's floor, per layer, as [n, 4] rows of (batch,
+ * position, key, coeff). The trigger index compares every coefficient with its key's
+ * N-th best; almost all fail, so filtering here spares copying them all out of
+ * onnxruntime and comparing them in JavaScript. Compress keeps row-major order, the
+ * order the index scans in; it is used on flat indices rather than NonZero on the mask,
+ * which onnxruntime runs several times slower (it steps a coordinate per element).
+ * Behind a condition: every other run skips it.
+ */
+function candidates(g: GraphBuilder, model: CanonicalModel): void {
+  const dFf = model.config.dFf;
+  const floors = model.blocks.map((_, l) => g.input(candidateFloorInput(l), DataType.FLOAT, [`candidate_floor_${l}`]));
+  const outputs = model.blocks.map((_, l) => ({ name: candidateHook(l), dataType: DataType.FLOAT }));
+  g.conditional(g.input(WANT_CANDIDATES, DataType.BOOL, []), outputs, (b) => {
+    // ffn hooks the patched coefficients by renaming their producer's output, so the
+    // hook name is the tensor's name (the patch applies before the filter)
+    const coeffs = model.blocks.map((_, l) => hookName(l, 'mlp.coeff'));
+    // every layer's coefficients are [batch, seq, dFf]: one flat index 0..batch·seq·dFf-1 serves all
+    const shape = b.op('Shape', [coeffs[0]]);
+    const seq = b.op('Gather', [shape, b.constInt([1], [])]);
+    const flat = b.op('Range', [b.constInt([0], []), b.op('ReduceProd', [shape], { keepdims: 0 }), b.constInt([1], [])]);
+    const column = (x: string) => b.op('Unsqueeze', [x, b.constInt([1])]);
+    return coeffs.map((coeff, l) => {
+      const mask = b.op('Reshape', [b.op('GreaterOrEqual', [coeff, floors[l]]), b.constInt([-1])]);
+      const at = b.op('Compress', [flat, mask]);
+      const value = b.op('Compress', [coeff, mask]);
+      const token = b.op('Div', [at, b.constInt([dFf], [])]);
+      const key = b.op('Mod', [at, b.constInt([dFf], [])]);
+      const where = b.op('Concat', [column(b.op('Div', [token, seq])), column(b.op('Mod', [token, seq])), column(key)], { axis: 1 });
+      return b.op('Concat', [b.op('Cast', [where], { to: DataType.FLOAT }), column(value)], { axis: 1 });
+    });
+  });
 }

@@ -4,8 +4,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { patchInputs } from '../graph/blocks';
-import { INPUT_IDS, WANT_LOGITS, WANT_PREDICTIONS } from '../graph/transformer';
-import { LOGITS, PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';
+import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from '../graph/transformer';
+import { isCandidateHook, LOGITS, PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';
 
 /** Set a memory coefficient to `value`, or multiply it by `value`. */
 export interface Intervention {
@@ -15,6 +15,15 @@ export interface Intervention {
   value: number;
   /** Positions to patch; all positions when omitted. */
   positions?: number[];
+}
+
+/** Per-run settings beyond the ids, hooks and interventions. */
+export interface RunOptions {
+  /**
+   * Per layer, the floor of each key's candidates (blocks.{l}.mlp.candidates): length
+   * dFf, or 1 for one floor for all keys. Without it every coefficient is a candidate.
+   */
+  candidateFloors?: readonly Float32Array[];
 }
 
 export interface HookTensor {
@@ -39,6 +48,9 @@ export interface GraphInfo {
 }
 
 export class ModelSession {
+  /** Fed when a run gives no floors: broadcasts over the keys, so any dFf fits. */
+  private readonly noFloor = new ort.Tensor('float32', Float32Array.of(-Infinity), [1]);
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly info: GraphInfo,
@@ -90,7 +102,7 @@ export class ModelSession {
    * Runs a batch of equally long sequences. Shorter sequences may be right-padded by
    * the caller: attention is causal, so padding never changes earlier positions.
    */
-  async run(ids: number[][], hooks: readonly string[], interventions: readonly Intervention[] = []): Promise<Map<string, HookTensor>> {
+  async run(ids: number[][], hooks: readonly string[], interventions: readonly Intervention[] = [], opts: RunOptions = {}): Promise<Map<string, HookTensor>> {
     const batch = ids.length;
     const seq = ids[0]?.length ?? 0;
     if (batch === 0 || seq === 0) throw new Error('run: no tokens to run');
@@ -103,7 +115,13 @@ export class ModelSession {
       [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]),
       [WANT_LOGITS]: flag(predictions || hooks.includes(LOGITS)),
       [WANT_PREDICTIONS]: flag(predictions),
+      [WANT_CANDIDATES]: flag(hooks.some(isCandidateHook)),
     };
+    const floors = opts.candidateFloors;
+    if (floors && floors.length !== this.info.nLayers) throw new Error(`run: ${floors.length} candidate floors given for ${this.info.nLayers} layers`);
+    for (let l = 0; l < this.info.nLayers; l++) {
+      feeds[candidateFloorInput(l)] = floors ? new ort.Tensor('float32', floors[l], [floors[l].length]) : this.noFloor;
+    }
     Object.assign(feeds, this.patchFeeds(batch, seq, interventions));
     return this.fetch(feeds, hooks);
   }

@@ -6,12 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hookName } from '../../hooks';
+import { candidateHook } from '../../hooks';
 import type { Model } from '../../model';
 import { readParagraphs, scanCorpus, type CorpusFile, type ScannedCorpus } from './corpus';
 import { checkpointFile, indexFile, INDEX_FORMAT, INDEX_VERSION, readCheckpoint, readIndex, spoolFile, writeCheckpoint, writeIndex, type Checkpoint, type IndexSettings, type Shard, type TriggerIndexInfo } from './format';
 import { ProgressMeter, type IndexProgress } from './progress';
-import { scanBatch } from './scan';
+import { candidateFloors, scanBatch } from './scan';
 import { TokenSpool } from './spool';
 import { TopNStore } from './topn';
 import { DEFAULT_BATCH, paddedIds, planBatches, POOL_TOKENS, windowsOf, type BatchLimits, type Window } from './windows';
@@ -183,7 +183,8 @@ interface RunState {
 
 async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void> {
   const { settings, totals } = st.info;
-  const hooks = Array.from({ length: model.config.nLayers }, (_, l) => hookName(l, 'mlp.coeff'));
+  const { nLayers } = model.config;
+  const hooks = Array.from({ length: nLayers }, (_, l) => candidateHook(l));
   const special = specialMask(model);
   const meter = new ProgressMeter(totals.tokens, st.corpus.chars);
   const everyMs = 1000 * (opts.checkpointSeconds ?? 60);
@@ -199,7 +200,7 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
   const processPool = async (pool: Pool, next: number, last: boolean) => {
     const touched = new Set<number>();
     for (const batch of planBatches(pool.windows, opts.batch ?? DEFAULT_BATCH)) {
-      const out = await model.run(paddedIds(batch), hooks);
+      const out = await model.run(paddedIds(batch), hooks, [], { candidateFloors: candidateFloors(st.store, nLayers) });
       totals.candidates += scanBatch(st.store, batch, hooks.map((h) => out.get(h)!), special, touched).candidates;
     }
     // paragraphs in order, so the spool's content does not depend on batching

@@ -1,7 +1,8 @@
 /**
- * The hot loop: every coefficient of a batch against its key's current N-th best.
- * Almost all candidates fail the single threshold comparison, so the cost per token is
- * one read and one compare per memory; heaps are touched only by the few that pass.
+ * The hot loop. The graph has already dropped every coefficient below its key's N-th
+ * best as of the batch's start (see candidateHook), so what arrives here is a small
+ * superset of what can enter a heap; each candidate is still compared with the key's
+ * current threshold, which only rises during the batch.
  */
 import type { HookTensor } from '../../runtime/session';
 import type { TopNStore } from './topn';
@@ -12,49 +13,41 @@ export interface ScanStats {
 }
 
 /**
- * Offers every candidate position of `batch` to the store, layer by layer (`coeffs[l]`
- * is layer l's mlp.coeff output, [rows, seq, dFf]). Adds to `touched` each paragraph that
- * placed an entry, whose tokens must then be kept. Positions holding special tokens
- * (`special[id] === 1`) are not candidates.
+ * The floors to run a batch with: each layer's thresholds as they stand, copied since
+ * the store raises them while the batch is scanned.
  */
-export function scanBatch(store: TopNStore, batch: Batch, coeffs: readonly HookTensor[], special: Uint8Array, touched: Set<number>): ScanStats {
-  let candidates = 0;
+export function candidateFloors(store: TopNStore, nLayers: number): Float32Array[] {
+  const dFf = store.nKeys / nLayers;
+  return Array.from({ length: nLayers }, (_, l) => store.threshold.slice(l * dFf, (l + 1) * dFf));
+}
+
+/**
+ * Offers `batch`'s candidates to the store, layer by layer (`candidates[l]` is layer l's
+ * mlp.candidates output, [n, 4] rows of (row, position, key, coeff) in row-major order,
+ * run with floors at or below the store's thresholds). Adds to `touched` each paragraph
+ * that placed an entry, whose tokens must then be kept. Positions holding special tokens
+ * (`special[id] === 1`) and padding are not candidates. The offers happen in the order a
+ * scan of the full coefficients would make them, so the store ends up the same.
+ */
+export function scanBatch(store: TopNStore, batch: Batch, candidates: readonly HookTensor[], special: Uint8Array, touched: Set<number>): ScanStats {
   const rows = batch.rows;
-  for (let l = 0; l < coeffs.length; l++) {
-    const [nRows, seq, dFf] = coeffs[l].dims;
-    if (nRows !== rows.length || seq !== batch.seq) throw new Error(`internal: layer ${l} coefficients are [${coeffs[l].dims}], expected [${rows.length}, ${batch.seq}, …]`);
-    const data = coeffs[l].data;
+  const dFf = store.nKeys / candidates.length;
+  let positions = 0;
+  for (const { ids } of rows) for (const id of ids) if (!special[id]) positions++;
+  for (let l = 0; l < candidates.length; l++) {
+    const { data, dims } = candidates[l];
+    if (dims.length !== 2 || dims[1] !== 4) throw new Error(`internal: layer ${l} candidates are [${dims}], expected [n, 4]`);
     const keyBase = l * dFf;
-    const threshold = store.threshold.subarray(keyBase, keyBase + dFf);
-    for (let r = 0; r < rows.length; r++) {
-      const { ids, paragraph, window } = rows[r];
-      let kept = false;
-      for (let t = 0; t < ids.length; t++) {
-        if (special[ids[t]]) continue;
-        if (l === 0) candidates++;
-        const b = (r * seq + t) * dFf;
-        // Blocks of 8: one branch per block on the common path (nothing passes) is about
-        // twice as fast in V8 as a branch per element; passing blocks are redone singly.
-        // `>=`: an equal coefficient may still win its tie by coming earlier.
-        let i = 0;
-        for (; i + 8 <= dFf; i += 8) {
-          if (
-            data[b + i] >= threshold[i] ||
-            data[b + i + 1] >= threshold[i + 1] ||
-            data[b + i + 2] >= threshold[i + 2] ||
-            data[b + i + 3] >= threshold[i + 3] ||
-            data[b + i + 4] >= threshold[i + 4] ||
-            data[b + i + 5] >= threshold[i + 5] ||
-            data[b + i + 6] >= threshold[i + 6] ||
-            data[b + i + 7] >= threshold[i + 7]
-          ) {
-            for (let j = i; j < i + 8; j++) if (data[b + j] >= threshold[j] && store.offer(keyBase + j, data[b + j], paragraph, window, t)) kept = true;
-          }
-        }
-        for (; i < dFf; i++) if (data[b + i] >= threshold[i] && store.offer(keyBase + i, data[b + i], paragraph, window, t)) kept = true;
-      }
-      if (kept) touched.add(paragraph);
+    const threshold = store.threshold;
+    for (let i = 0; i < data.length; i += 4) {
+      const row = rows[data[i]];
+      const t = data[i + 1];
+      const key = keyBase + data[i + 2];
+      const c = data[i + 3];
+      // `>=`: an equal coefficient may still win its tie by coming earlier
+      if (t >= row.ids.length || special[row.ids[t]] || !(c >= threshold[key])) continue;
+      if (store.offer(key, c, row.paragraph, row.window, t)) touched.add(row.paragraph);
     }
   }
-  return { candidates };
+  return { candidates: positions };
 }
