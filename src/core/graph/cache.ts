@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { GraphInfo } from '../runtime/session';
 
 /** Bump whenever the graph a checkpoint produces changes. */
-export const BUILDER_VERSION = 'ffn-lens-graph-6';
+export const BUILDER_VERSION = 'ffn-lens-graph-7';
 
 export function defaultCacheDir(): string {
   if (process.env.FFN_LENS_CACHE) return process.env.FFN_LENS_CACHE;

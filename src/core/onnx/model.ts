@@ -6,6 +6,7 @@ import { ProtoWriter } from './protobuf';
 
 export enum DataType {
   FLOAT = 1,
+  UINT8 = 2,
   INT32 = 6,
   INT64 = 7,
   BOOL = 9,

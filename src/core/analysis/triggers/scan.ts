@@ -1,8 +1,8 @@
 /**
  * The hot loop. The graph has already dropped every coefficient below its key's N-th
- * best as of the batch's start (see candidateHook), so what arrives here is a small
- * superset of what can enter a heap; each candidate is still compared with the key's
- * current threshold, which only rises during the batch.
+ * best as of the batch's start (see candidateHook), so once the heaps are full what
+ * arrives here is a small superset of what can enter them; each candidate is still
+ * compared with the key's current threshold, which only rises during the batch.
  */
 import type { HookTensor } from '../../runtime/session';
 import type { TopNStore } from './topn';
@@ -30,22 +30,28 @@ export function candidateFloors(store: TopNStore, nLayers: number): Float32Array
  * scan of the full coefficients would make them, so the store ends up the same.
  */
 export function scanBatch(store: TopNStore, batch: Batch, candidates: readonly HookTensor[], special: Uint8Array, touched: Set<number>): ScanStats {
-  const rows = batch.rows;
+  const { rows, seq } = batch;
   const dFf = store.nKeys / candidates.length;
+  const threshold = store.threshold;
+  // 1 where (row, position) is padding or a special token: one lookup per candidate
+  const skip = new Uint8Array(rows.length * seq).fill(1);
   let positions = 0;
-  for (const { ids } of rows) for (const id of ids) if (!special[id]) positions++;
+  rows.forEach(({ ids }, r) => {
+    for (let t = 0; t < ids.length; t++) if (!(skip[r * seq + t] = special[ids[t]])) positions++;
+  });
   for (let l = 0; l < candidates.length; l++) {
     const { data, dims } = candidates[l];
     if (dims.length !== 2 || dims[1] !== 4) throw new Error(`internal: layer ${l} candidates are [${dims}], expected [n, 4]`);
     const keyBase = l * dFf;
-    const threshold = store.threshold;
     for (let i = 0; i < data.length; i += 4) {
-      const row = rows[data[i]];
-      const t = data[i + 1];
-      const key = keyBase + data[i + 2];
+      // `| 0`: small integers index faster than the floats they arrive as
+      const r = data[i] | 0;
+      const t = data[i + 1] | 0;
+      const key = keyBase + (data[i + 2] | 0);
       const c = data[i + 3];
       // `>=`: an equal coefficient may still win its tie by coming earlier
-      if (t >= row.ids.length || special[row.ids[t]] || !(c >= threshold[key])) continue;
+      if (skip[r * seq + t] || !(c >= threshold[key])) continue;
+      const row = rows[r];
       if (store.offer(key, c, row.paragraph, row.window, t)) touched.add(row.paragraph);
     }
   }
