@@ -6,7 +6,6 @@
 //   webview/main.ts               → dist/webview.js       (browser, with the @vscode-elements components it imports)
 // Usage: node scripts/build.mjs [--watch] [--production] [--outdir DIR]
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,28 +41,6 @@ const noSharp = {
   },
 };
 
-// Until the lead's src/core/index.ts exists, the worker is built against a stand-in whose every
-// call fails with a clear message, so the rest of the extension can be built and tested.
-const coreIndex = join(root, 'src', 'core', 'index.ts');
-const missingCore = {
-  name: 'missing-core',
-  setup(build) {
-    build.onResolve({ filter: /\/core\/index$/ }, (args) => {
-      if (existsSync(coreIndex)) return undefined;
-      return { path: 'missing-core', namespace: 'missing-core' };
-    });
-    build.onLoad({ filter: /.*/, namespace: 'missing-core' }, () => ({
-      loader: 'js',
-      contents: `const fail = () => { throw new Error('The FFN Lens core (src/core/index.ts) is not available in this build.'); };
-export const loadModel = async () => fail();
-export const inspect = async () => fail();
-export const decodeValue = fail;
-export const predictWithInterventions = async () => fail();
-export const layerPredictions = async () => fail();`,
-    }));
-  },
-};
-
 /** @type {esbuild.BuildOptions} */
 const common = {
   bundle: true,
@@ -77,38 +54,23 @@ const common = {
   logOverride: { 'empty-import-meta': 'silent' },
 };
 
+/** A Node bundle (CommonJS, as VS Code's extension host and worker threads load it). */
+const nodeBundle = (name, entry) => ({
+  ...common,
+  entryPoints: { [name]: entry },
+  outdir,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: nodeExternals,
+  plugins: [noSharp],
+});
+
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
-  {
-    ...common,
-    entryPoints: { extension: 'src/extension/main.ts' },
-    outdir,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: nodeExternals,
-    plugins: [noSharp],
-  },
-  {
-    ...common,
-    entryPoints: { engineWorker: 'src/extension/engineWorker.ts' },
-    outdir,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: nodeExternals,
-    plugins: [missingCore, noSharp],
-  },
-  {
-    ...common,
-    entryPoints: { cli: 'src/cli/main.ts' },
-    outdir,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: nodeExternals,
-    plugins: [noSharp],
-  },
+  nodeBundle('extension', 'src/extension/main.ts'),
+  nodeBundle('engineWorker', 'src/extension/engineWorker.ts'),
+  nodeBundle('cli', 'src/cli/main.ts'),
   {
     ...common,
     entryPoints: { webview: 'webview/main.ts' },

@@ -9,13 +9,13 @@
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Frame, Locator } from 'playwright-core';
 import { VsCodeSession, e2eUnavailable, processesUsing, sharedModel } from './harness';
 import { wikitextPath, writeWikitextSample } from '../fixtures/wikitext';
 import type * as Core from '../../src/core/index';
+import { tempDir } from '../support';
 
 const SENTENCE = 'She opened the letter and read it twice before she understood what her brother had done.';
 const HOVER_WORD = 'captain';
@@ -40,8 +40,7 @@ let indexDir: string;
 before(async () => {
   if (skip || !('dir' in shared)) return;
   core = await import('../../src/core/index');
-  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-lens-e2e-core-'));
-  process.once('exit', () => fs.rmSync(cacheDir, { recursive: true, force: true }));
+  cacheDir = tempDir('ffn-lens-e2e-core-');
   model = await core.loadModel(shared.dir, { cacheDir });
   vsc = await VsCodeSession.launch({
     name: 'triggers',

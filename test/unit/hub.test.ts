@@ -5,36 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { loadModel, type LoadProgress } from '../../src/core';
 import { writePlantedModel } from '../fixtures/planted';
 import { tempDir } from '../support';
+import { serveHub } from '../fixtures/hubServer';
 
-function serveHub(repo: string, dir: string): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
-  const requests: string[] = [];
-  const server = http.createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const prefix = `/${repo}/resolve/main/`;
-    const file = req.url?.startsWith(prefix) ? path.join(dir, decodeURIComponent(req.url.slice(prefix.length))) : '';
-    if (!file || !fs.existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    const body = fs.readFileSync(file);
-    res.writeHead(200, { 'content-length': body.length }).end(body);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-        requests,
-        close: () => new Promise((r) => server.close(() => r())),
-      }),
-    ),
-  );
-}
 
 test('hub: a hub id downloads config, tokenizer and weights with progress, then loads from the cache offline', async () => {
   const planted = writePlantedModel({ words: ['red', 'green', 'blue'], plants: [{ layer: 0, key: 1, trigger: 'red', promotes: 'blue' }] }, tempDir());

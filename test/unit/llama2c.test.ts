@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadLlama2c, permuteRopeRows } from '../../src/core/load/llama2c';
 import { Llama2cTokenizer } from '../../src/core/tokenize/llama2c';

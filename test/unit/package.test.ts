@@ -9,13 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import type { AddressInfo } from 'node:net';
 import { writePlantedModel } from '../fixtures/planted';
 import { tempDir } from '../support';
+import { serveHub } from '../fixtures/hubServer';
 
 const root = path.join(__dirname, '..', '..');
 const BUDGET = 25 * 1024 * 1024;
@@ -56,29 +55,6 @@ function readZip(buf: Buffer): Map<string, () => Buffer> {
   return entries;
 }
 
-function serveHub(repo: string, dir: string): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
-  const requests: string[] = [];
-  const server = http.createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const prefix = `/${repo}/resolve/main/`;
-    const file = req.url?.startsWith(prefix) ? path.join(dir, decodeURIComponent(req.url.slice(prefix.length))) : '';
-    if (!file || !fs.existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    const body = fs.readFileSync(file);
-    res.writeHead(200, { 'content-length': body.length }).end(body);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-        requests,
-        close: () => new Promise((r) => server.close(() => r())),
-      }),
-    ),
-  );
-}
 
 // Runs in a plain child node (no tsx): starts the unpacked worker as the extension host does and
 // talks the engine protocol (src/extension/engineProtocol.ts) to it.
