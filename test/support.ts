@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { sharedDir, sharedPath } from '../src/core/shared';
 import type { Model } from '../src/core';
 import { PREDICTION_IDS } from '../src/core/hooks';
+import { main } from '../src/cli/main';
 
 /** The shared-data path, or undefined after marking the test skipped with the reason. */
 export function sharedOrSkip(t: TestContext, ...parts: string[]): string | undefined {
@@ -31,4 +32,12 @@ export async function greedy(model: Model, prompt: number[], steps: number): Pro
     seq.push(t.data[(seq.length - 1) * k]);
   }
   return seq;
+}
+
+/** Runs the CLI in-process and returns its exit code with what it printed. */
+export async function runCli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
+  return { code, stdout: out.join(''), stderr: err.join('') };
 }

@@ -2,24 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
 import { SafetensorsFile } from '../../src/core';
 import { writePlantedModel } from '../fixtures/planted';
-import { tempDir } from '../support';
+import { tempDir, runCli } from '../support';
 
 const planted = writePlantedModel({ words: ['apple', 'banana', 'dog'], plants: [{ layer: 1, key: 3, trigger: 'apple', promotes: 'dog' }] });
 const cache = tempDir();
 
-/** Runs the CLI and returns its exit code with what it printed. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
-
 test('cli inspect --json follows the documented schema', async () => {
-  const r = await cli('inspect', '--model', planted.dir, '--cache', cache, '--text', 'banana apple', '--top', '2', '--json', '-q');
+  const r = await runCli('inspect', '--model', planted.dir, '--cache', cache, '--text', 'banana apple', '--top', '2', '--json', '-q');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.model.family, 'gpt2');
@@ -36,7 +27,7 @@ test('cli inspect --json follows the documented schema', async () => {
 });
 
 test('cli inspect human output is a table with predictions and memories', async () => {
-  const r = await cli('inspect', '--model', planted.dir, '--cache', cache, '--text', 'banana apple', '-q');
+  const r = await runCli('inspect', '--model', planted.dir, '--cache', cache, '--text', 'banana apple', '-q');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /pos\s+token\s+chars\s+next-token predictions/);
   assert.match(r.stdout, /1\s+"apple"\s+7-12\s+"dog"/);
@@ -46,7 +37,7 @@ test('cli inspect human output is a table with predictions and memories', async 
 
 test('cli activations writes the requested hooks to safetensors under their names', async () => {
   const out = path.join(tempDir(), 'acts.safetensors');
-  const r = await cli('activations', '--model', planted.dir, '--cache', cache, '--text', 'banana apple dog', '--hooks', 'blocks.*.mlp.coeff,blocks.0.hook_resid_pre', '--out', out, '-q');
+  const r = await runCli('activations', '--model', planted.dir, '--cache', cache, '--text', 'banana apple dog', '--hooks', 'blocks.*.mlp.coeff,blocks.0.hook_resid_pre', '--out', out, '-q');
   assert.equal(r.code, 0, r.stderr);
   const f = SafetensorsFile.open(out);
   assert.deepEqual([...f.entries.keys()].sort(), ['blocks.0.mlp.coeff', 'blocks.0.resid_pre', 'blocks.1.mlp.coeff', 'input_ids']);
@@ -56,22 +47,22 @@ test('cli activations writes the requested hooks to safetensors under their name
 });
 
 test('cli: usage errors exit 2 with the usage line; runtime errors exit 1 with the reason', async () => {
-  const none = await cli('inspect', '--model', planted.dir);
+  const none = await runCli('inspect', '--model', planted.dir);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /give exactly one of --text T or --file F/);
   assert.match(none.stderr, /usage: ffn-lens inspect/);
-  const unknown = await cli('frobnicate');
+  const unknown = await runCli('frobnicate');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
-  const empty = await cli('inspect', '--model', planted.dir, '--cache', cache, '--text', '   ', '-q');
+  const empty = await runCli('inspect', '--model', planted.dir, '--cache', cache, '--text', '   ', '-q');
   assert.equal(empty.code, 1);
   assert.match(empty.stderr, /nothing to inspect: the text is empty/);
-  const long = await cli('inspect', '--model', planted.dir, '--cache', cache, '--text', 'apple '.repeat(40), '-q');
+  const long = await runCli('inspect', '--model', planted.dir, '--cache', cache, '--text', 'apple '.repeat(40), '-q');
   assert.equal(long.code, 1);
   assert.match(long.stderr, /40 tokens but .* reads at most 16/);
-  const missing = await cli('inspect', '--model', planted.dir, '--file', '/nope.txt');
+  const missing = await runCli('inspect', '--model', planted.dir, '--file', '/nope.txt');
   assert.match(missing.stderr, /cannot read --file \/nope.txt: ENOENT/);
-  const badHook = await cli('activations', '--model', planted.dir, '--cache', cache, '--text', 'apple', '--hooks', 'nothing.here', '--out', '/tmp/x.safetensors', '-q');
+  const badHook = await runCli('activations', '--model', planted.dir, '--cache', cache, '--text', 'apple', '--hooks', 'nothing.here', '--out', '/tmp/x.safetensors', '-q');
   assert.equal(badHook.code, 1);
   assert.match(badHook.stderr, /no hook matches "nothing.here"/);
 });

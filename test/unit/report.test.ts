@@ -7,23 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
 import { buildTriggerIndex, loadModel, renderReport, type PaperStatistics } from '../../src/core';
 import { writePlantedModel } from '../fixtures/planted';
-import { tempDir } from '../support';
+import { tempDir, runCli } from '../support';
 
 const planted = writePlantedModel({ words: ['apple', 'banana', 'dog', 'egg'], plants: [{ layer: 1, key: 3, trigger: 'apple', promotes: 'dog' }] });
 const cache = tempDir();
 const corpus = path.join(tempDir(), 'corpus.txt');
 fs.writeFileSync(corpus, 'banana apple dog egg\n\napple dog banana\n');
 const indexDir = tempDir();
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
 
 test.before(async () => {
   const model = await loadModel(planted.dir, { cacheDir: cache });
@@ -43,7 +35,7 @@ const embeddedJson = (html: string) => {
 
 test('cli report writes a self-contained page with every statistic, and --json prints the same numbers', async () => {
   const out = path.join(tempDir(), 'report.html');
-  const r = await cli('report', '--model', planted.dir, '--cache', cache, '--index', indexDir, '--out', out, '--json', '--positions', '50', '-q');
+  const r = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', indexDir, '--out', out, '--json', '--positions', '50', '-q');
   assert.equal(r.code, 0, r.stderr);
   const stats = JSON.parse(r.stdout) as PaperStatistics;
   assert.equal(stats.corpus.files[0], 'corpus.txt', 'the corpus defaults to the index’s files');
@@ -61,7 +53,7 @@ test('cli report writes a self-contained page with every statistic, and --json p
 });
 
 test('renderReport escapes text and shows missing numbers as dashes', async () => {
-  const r = await cli('report', '--model', planted.dir, '--cache', cache, '--index', indexDir, '--json', '--positions', '5', '-q');
+  const r = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', indexDir, '--json', '--positions', '5', '-q');
   const stats = JSON.parse(r.stdout) as PaperStatistics;
   const evil: PaperStatistics = { ...stats, model: { ...stats.model, name: '<script>alert(1)</script>' }, corpus: { ...stats.corpus, files: ['a"b&c.txt'] } };
   // a layer without any key to judge has NaN rates (null once through JSON)
@@ -75,34 +67,34 @@ test('renderReport escapes text and shows missing numbers as dashes', async () =
 });
 
 test('cli report: a human summary without --out/--json, and clear errors', async () => {
-  const r = await cli('report', '--model', planted.dir, '--cache', cache, '--index', indexDir, '--positions', '5', '-q');
+  const r = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', indexDir, '--positions', '5', '-q');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /layer\s+agreement\s+mean rank\s+patterns\s+active\s+composition/);
-  const missing = await cli('report', '--model', planted.dir, '--cache', cache, '-q');
+  const missing = await runCli('report', '--model', planted.dir, '--cache', cache, '-q');
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--index DIR is required/);
-  const nothing = await cli('report', '--model', planted.dir, '--cache', cache, '--index', tempDir(), '-q');
+  const nothing = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', tempDir(), '-q');
   assert.equal(nothing.code, 1);
   assert.match(nothing.stderr, /holds no trigger index/);
 });
 
 test('cli values and search find the planted memory', async () => {
-  const v = await cli('values', '--model', planted.dir, '--cache', cache, '--layer', '1', '--key', '3', '--top', '2', '--json', '-q');
+  const v = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '1', '--key', '3', '--top', '2', '--json', '-q');
   assert.equal(v.code, 0, v.stderr);
   const j = JSON.parse(v.stdout);
   assert.equal(j.top[0].text, 'dog');
   assert.equal(j.top.length, 2);
   assert.equal(j.finalNorm, false);
-  const human = await cli('values', '--model', planted.dir, '--cache', cache, '--layer', '1', '--key', '3', '--final-norm', '-q');
+  const human = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '1', '--key', '3', '--final-norm', '-q');
   assert.match(human.stdout, /softmax\(norm\(v\)·E\)[\s\S]*"dog"/);
-  const bad = await cli('values', '--model', planted.dir, '--cache', cache, '--layer', '5', '--key', '3', '-q');
+  const bad = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '5', '--key', '3', '-q');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--layer 5 is outside 0..1/);
 
-  const s = await cli('search', '--model', planted.dir, '--cache', cache, '--token', 'dog', '--top', '3', '--json', '-q');
+  const s = await runCli('search', '--model', planted.dir, '--cache', cache, '--token', 'dog', '--top', '3', '--json', '-q');
   assert.equal(s.code, 0, s.stderr);
   const hits = JSON.parse(s.stdout).hits;
   assert.deepEqual([hits[0].layer, hits[0].key], [1, 3]);
-  const text = await cli('search', '--model', planted.dir, '--cache', cache, '--token', 'dog', '--suppress', '-q');
+  const text = await runCli('search', '--model', planted.dir, '--cache', cache, '--token', 'dog', '--suppress', '-q');
   assert.match(text.stdout, /memories that suppress "dog"/);
 });
