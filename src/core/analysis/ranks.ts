@@ -4,48 +4,38 @@
  * [n, vocab] leaves onnxruntime. The agreement statistic needs the rank of a trigger's
  * next token in pᵢ wherever it falls, far outside any top-k the value table keeps.
  */
-import type { ModelConfig } from '../arch/types';
-import { norm as normBlock } from '../graph/blocks';
 import { GraphBuilder } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
-import { ModelSession } from '../runtime/session';
+import type { ModelSession } from '../runtime/session';
 import type { HostTensor } from '../tensor';
+import { analysisSession, vocabScores, type LensMode } from './vocab';
 
 const INPUT = 'x';
 const TARGET = 'target';
 const ABOVE = 'above';
 
-type Mode = 'raw' | 'normed';
-
 /** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
-function rankGraph(model: Model, mode: Mode): GraphBuilder {
-  const cfg: ModelConfig = model.config;
+function rankGraph(model: Model, mode: LensMode): GraphBuilder {
   const g = new GraphBuilder('ffn-lens:ranks');
-  const x = g.input(INPUT, DataType.FLOAT, ['n', cfg.dModel]);
+  const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const target = g.input(TARGET, DataType.INT64, ['n']);
-  const unembed = model.unembed();
-  const e = g.weight('unembed.weight', unembed.weight);
-  const bias = unembed.bias && g.weight('unembed.bias', unembed.bias);
   const column = g.op('Unsqueeze', [target, g.constInt([1])]);
-  const input = mode === 'raw' ? x : normBlock(g, cfg, x, model.finalNorm(), 'final_norm');
-  let scores = g.op('MatMul', [input, e]);
-  if (bias) scores = g.op('Add', [scores, bias]);
+  const scores = vocabScores(g, model, x, mode);
   const own = g.op('GatherElements', [scores, column], { axis: 1 });
   const above = g.op('Cast', [g.op('Greater', [scores, own])], { to: DataType.FLOAT });
   g.hook(ABOVE, g.op('ReduceSum', [above, g.constInt([1])], { keepdims: 0 }));
   return g;
 }
 
-const sessions = new WeakMap<Model, Map<Mode, Promise<ModelSession>>>();
+const sessions = new WeakMap<Model, Map<LensMode, Promise<ModelSession>>>();
 
-function sessionFor(model: Model, mode: Mode): Promise<ModelSession> {
+function sessionFor(model: Model, mode: LensMode): Promise<ModelSession> {
   let byMode = sessions.get(model);
   if (!byMode) sessions.set(model, (byMode = new Map()));
   let s = byMode.get(mode);
   if (!s) {
-    const g = rankGraph(model, mode);
-    s = ModelSession.create(Buffer.concat(g.serialize('ffn-lens')), { nLayers: 0, aliases: Object.fromEntries(g.aliases()) });
+    s = analysisSession(rankGraph(model, mode));
     byMode.set(mode, s);
   }
   return s;

@@ -3,7 +3,6 @@
  * softmax(norm(x)·E) through the final norm. Runs as a small onnxruntime graph of its
  * own, built on first use, so decoding thousands of value vectors is one batched call.
  */
-import type { ModelConfig } from '../arch/types';
 import { norm as normBlock } from '../graph/blocks';
 import { GraphBuilder } from '../graph/builder';
 import type { Model } from '../model';
@@ -28,20 +27,28 @@ export interface Projection {
 const INPUT = 'x';
 const K_INPUT = 'k';
 
-type Mode = 'raw' | 'normed';
+/** How a d_model vector is read in the vocabulary: x·E as is, or norm(x)·E through the final norm. */
+export type LensMode = 'raw' | 'normed';
+
+/** Vocabulary scores (logits) of the rows of `x` under `mode`: the part every lens graph shares. */
+export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode): string {
+  const unembed = model.unembed();
+  const input = mode === 'raw' ? x : normBlock(g, model.config, x, model.finalNorm(), 'final_norm');
+  const scores = g.op('MatMul', [input, g.weight('unembed.weight', unembed.weight)]);
+  return unembed.bias ? g.op('Add', [scores, g.weight('unembed.bias', unembed.bias)]) : scores;
+}
+
+/** A session over a small analysis graph (no FFN patch inputs). */
+export function analysisSession(g: GraphBuilder): Promise<ModelSession> {
+  return ModelSession.create(Buffer.concat(g.serialize('ffn-lens')), { nLayers: 0, aliases: Object.fromEntries(g.aliases()) });
+}
 
 /** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
-function projectionGraph(model: Model, mode: Mode): GraphBuilder {
-  const cfg: ModelConfig = model.config;
+function projectionGraph(model: Model, mode: LensMode): GraphBuilder {
   const g = new GraphBuilder('ffn-lens:vocab');
-  const x = g.input(INPUT, DataType.FLOAT, ['n', cfg.dModel]);
+  const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const k = g.input(K_INPUT, DataType.INT64, [1]);
-  const unembed = model.unembed();
-  const e = g.weight('unembed.weight', unembed.weight);
-  const bias = unembed.bias && g.weight('unembed.bias', unembed.bias);
-  const input = mode === 'raw' ? x : normBlock(g, cfg, x, model.finalNorm(), 'final_norm');
-  let scores = g.op('MatMul', [input, e]);
-  if (bias) scores = g.op('Add', [scores, bias]);
+  const scores = vocabScores(g, model, x, mode);
   const probs = g.op('Softmax', [scores], { axis: -1 });
   for (const largest of [1, 0]) {
     const [p, ids] = g.opMulti('TopK', [probs, k], 2, { axis: -1, largest, sorted: 1 });
@@ -55,7 +62,7 @@ function projectionGraph(model: Model, mode: Mode): GraphBuilder {
 const projectors = new WeakMap<Model, Promise<VocabProjector>>();
 
 export class VocabProjector {
-  private readonly sessions = new Map<Mode, Promise<ModelSession>>();
+  private readonly sessions = new Map<LensMode, Promise<ModelSession>>();
 
   private constructor(private readonly model: Model) {}
 
@@ -69,10 +76,10 @@ export class VocabProjector {
     return p;
   }
 
-  private session(mode: Mode): Promise<ModelSession> {
+  private session(mode: LensMode): Promise<ModelSession> {
     let s = this.sessions.get(mode);
     if (!s) {
-      s = ModelSession.create(Buffer.concat(projectionGraph(this.model, mode).serialize('ffn-lens')), { nLayers: 0, aliases: {} });
+      s = analysisSession(projectionGraph(this.model, mode));
       this.sessions.set(mode, s);
     }
     return s;
