@@ -58,18 +58,19 @@ interface OpenedCheckpoint {
   raw: Record<string, unknown>;
   weights: WeightStore;
   tokenizer: (vocabSize: number) => Promise<Tokenizer>;
-  files: string[];
+  /** The checkpoint's bytes as the loader read them (hashed, not read again). */
+  contents: Uint8Array[];
 }
 
 function openSource(src: ModelSource): OpenedCheckpoint {
   if (src.kind === 'llama2c') {
-    const { config, weights } = loadLlama2c(src.file);
-    return { raw: config, weights, files: [src.file], tokenizer: async (n) => Llama2cTokenizer.fromFile(src.tokenizer, n) };
+    const { config, weights, contents } = loadLlama2c(src.file);
+    return { raw: config, weights, contents: [contents], tokenizer: async (n) => Llama2cTokenizer.fromFile(src.tokenizer, n) };
   }
   const ck = openCheckpoint(src.dir);
   const hasTokenizer = fs.existsSync(path.join(src.dir, 'tokenizer.json'));
   const tokenizer = async (n: number) => (hasTokenizer ? HfTokenizer.fromDirectory(src.dir, n) : new MissingTokenizer(n, src.dir));
-  return { raw: ck.config, weights: ck.weights, files: ck.files, tokenizer };
+  return { raw: ck.config, weights: ck.weights, contents: ck.contents, tokenizer };
 }
 
 export class Model {
@@ -96,7 +97,7 @@ export class Model {
     const opened = openSource(src);
     const family = familyFor(opened.raw.model_type);
     const config = family.parseConfig(opened.raw);
-    const hash = checkpointHash(opened.files.map((f) => fs.readFileSync(f)));
+    const hash = checkpointHash(opened.contents);
     const tokenizer = await opened.tokenizer(config.vocabSize);
     opts.signal?.throwIfAborted();
 

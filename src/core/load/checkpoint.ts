@@ -11,8 +11,8 @@ export interface Checkpoint {
   dir: string;
   config: Record<string, unknown>;
   weights: WeightStore;
-  /** The files whose contents define the model (for cache keys). */
-  files: string[];
+  /** The bytes that define the model (config and weights, as read), for its content hash. */
+  contents: Uint8Array[];
 }
 
 function readJson(file: string, what: string): Record<string, unknown> {
@@ -51,6 +51,7 @@ export function openCheckpoint(dir: string): Checkpoint {
   const configFile = path.join(dir, 'config.json');
   const config = readJson(configFile, 'config.json');
   const files = weightFiles(dir);
-  const weights = new SafetensorsWeightStore(files.map((f) => SafetensorsFile.open(f)));
-  return { dir, config, weights, files: [configFile, ...files] };
+  const shards = files.map((f) => SafetensorsFile.open(f));
+  const contents = [new TextEncoder().encode(JSON.stringify(config)), ...shards.map((f) => f.contents)];
+  return { dir, config, weights: new SafetensorsWeightStore(shards), contents };
 }

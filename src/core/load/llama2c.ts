@@ -155,7 +155,7 @@ function floatView(buf: Buffer): Float32Array {
   return new Float32Array(copy.buffer);
 }
 
-export function loadLlama2c(path: string): { config: Record<string, unknown>; weights: WeightStore } {
+export function loadLlama2c(path: string): { config: Record<string, unknown>; weights: WeightStore; contents: Uint8Array } {
   // Typed arrays are host-endian; the format is little-endian.
   if (endianness() !== 'LE') throw new Error(`${path}: llama2.c checkpoints are little-endian; this host is big-endian`);
   const size = fs.statSync(path).size;
@@ -215,5 +215,5 @@ export function loadLlama2c(path: string): { config: Record<string, unknown>; we
   out.set('model.norm.weight', block('rmsFinal'));
   out.set('lm_head.weight', h.sharedClassifier ? block('emb') : block('wcls'));
 
-  return { config: llama2cConfig(h), weights: new MemoryWeightStore(out, path) };
+  return { config: llama2cConfig(h), weights: new MemoryWeightStore(out, path), contents: buf };
 }

@@ -130,8 +130,9 @@ export class SafetensorsFile {
   readonly metadata: Record<string, string>;
   private readonly dataStart: number;
 
-  constructor(private readonly buf: Uint8Array, readonly source: string) {
-    const h = parseHeader(buf, source);
+  /** `contents`: the whole file as read, kept so the model hash needs no second read. */
+  constructor(readonly contents: Uint8Array, readonly source: string) {
+    const h = parseHeader(contents, source);
     this.entries = h.entries;
     this.dataStart = h.dataStart;
     this.metadata = h.metadata;
@@ -150,7 +151,7 @@ export class SafetensorsFile {
   bytes(name: string): Uint8Array {
     const e = this.entries.get(name);
     if (!e) throw new SafetensorsError(`${this.source}: no tensor "${name}"`);
-    return this.buf.subarray(this.dataStart + e.begin, this.dataStart + e.end);
+    return this.contents.subarray(this.dataStart + e.begin, this.dataStart + e.end);
   }
 
   get(name: string): HostTensor {
