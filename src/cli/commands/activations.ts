@@ -1,6 +1,5 @@
 /** `ffn-lens activations`: hook tensors of a text written to safetensors, for Python. */
-import * as fs from 'node:fs';
-import { encodeSafetensors, selectHooks, tokensFor } from '../../core';
+import { encodeSafetensors, selectHooks, tokensFor, writeFileAtomic } from '../../core';
 import { inputText, parse, UsageError } from '../args';
 import { loadFromArgs, modelOptions } from '../load';
 import { processIo, type Io } from '../io';
@@ -28,14 +27,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     const tensors = hooks.map((name) => ({ name, shape: out.get(name)!.dims.slice(1), data: out.get(name)!.data }));
     tensors.push({ name: 'input_ids', shape: [ids.length], data: Float32Array.from(ids) });
     const bytes = encodeSafetensors(tensors, { model: model.info.name, model_hash: model.info.hash, hooks: hooks.join(',') });
-    const tmp = `${values.out}.tmp-${process.pid}`;
-    try {
-      fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, values.out as string);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw new Error(`cannot write ${String(values.out)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    writeFileAtomic(values.out as string, [bytes]);
     io.err(`wrote ${hooks.length} hooks × ${ids.length} tokens to ${String(values.out)}\n`);
   } finally {
     await model.dispose();

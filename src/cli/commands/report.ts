@@ -1,6 +1,5 @@
 /** `ffn-lens report`: the paper's statistics for a model and index, as HTML and/or JSON. */
-import * as fs from 'node:fs';
-import { openTriggerIndex, paperStatistics, renderReport, type PaperStatistics } from '../../core';
+import { openTriggerIndex, paperStatistics, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
 import { intOption, parse, UsageError } from '../args';
 import { processIo, type Io } from '../io';
 import { loadFromArgs, modelOptions } from '../load';
@@ -29,17 +28,6 @@ function summary(s: PaperStatistics): string {
     table(['layer', 'agreement', 'mean rank', 'patterns', 'active', 'composition', 'resid = final', 'output = FFN'], rows),
     '(--out FILE.html for the report with charts, --json for every number)',
   ].join('\n');
-}
-
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
 }
 
 export async function run(argv: string[], io: Io = processIo): Promise<void> {
@@ -82,7 +70,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
       onProgress: stageReporter(io, Boolean(values.quiet)),
     });
     if (values.out) {
-      writeAtomically(values.out as string, renderReport(stats));
+      writeFileAtomic(values.out as string, [renderReport(stats)]);
       io.err(`wrote ${String(values.out)}\n`);
     }
     if (values.json) io.out(JSON.stringify(stats) + '\n');

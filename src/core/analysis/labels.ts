@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from './triggers/container';
+import { writeFileAtomic } from '../io/atomic';
 
 export type LabelKind = 'shallow' | 'semantic';
 
@@ -68,7 +68,7 @@ export function writeLabels(file: string, labels: readonly KeyLabel[], modelHash
   const sorted = labels.map((l, i) => ({ l, i })).sort((a, b) => a.l.layer - b.l.layer || a.l.key - b.l.key || a.i - b.i);
   const body = { version: LABELS_VERSION, ...(modelHash ? { model: modelHash } : {}), labels: sorted.map(({ l }) => ({ layer: l.layer, key: l.key, text: l.text, kind: l.kind })) };
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileAtomic(file, [Buffer.from(JSON.stringify(body, null, 2) + '\n', 'utf8')]);
+  writeFileAtomic(file, [JSON.stringify(body, null, 2) + '\n']);
 }
 
 export function labelsFor(labels: readonly KeyLabel[], layer: number, key: number): KeyLabel[] {

@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultCacheDir, writeAtomic } from '../graph/cache';
+import { defaultCacheDir } from '../graph/cache';
+import { tryWriteFileAtomic } from '../io/atomic';
 import type { Model } from '../model';
 import { sliceRows } from '../tensor';
 import { decodeValueTable, encodeValueTable, ValueTableFileError, type ValueTableData, type ValueTableKey } from './valueTableFile';
@@ -165,6 +166,6 @@ export async function valueTable(model: Model, opts: ValueTableOptions = {}): Pr
     }
   }
   const table = await computeValueTable(model, opts);
-  if (!opts.noCache) writeAtomic(file, encodeValueTable(table.data));
+  if (!opts.noCache) tryWriteFileAtomic(file, encodeValueTable(table.data));
   return table;
 }

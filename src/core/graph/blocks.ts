@@ -6,6 +6,7 @@ import type { Activation, BlockWeights, Linear, ModelConfig, Norm } from '../arc
 import { hookName } from '../hooks';
 import { DataType } from '../onnx/model';
 import type { GraphBuilder } from './builder';
+import { patchInputs } from './contract';
 
 export function linear(g: GraphBuilder, x: string, w: Linear, name: string): string {
   const y = g.op('MatMul', [x, g.weight(`${name}.weight`, w.weight)]);
@@ -63,15 +64,6 @@ export function attention(g: GraphBuilder, cfg: ModelConfig, layer: number, x: s
   });
   return linear(g, z, w.o, `${p}.o`);
 }
-
-/** Graph inputs through which callers patch memory coefficients of one layer. */
-export const patchInputs = (layer: number) => ({
-  /** [n, 3] int64 rows of (batch, position, key). */
-  index: `blocks.${layer}.mlp.patch_index`,
-  /** [n]: the patched coefficient is coeff · scale + shift. */
-  scale: `blocks.${layer}.mlp.patch_scale`,
-  shift: `blocks.${layer}.mlp.patch_shift`,
-});
 
 /**
  * The FFN as key–value memories: coeff = f(x·K) (or f(x·K_g)·(x·K_u)), patched by the

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { GraphInfo } from '../runtime/session';
+import { tryWriteFileAtomic } from '../io/atomic';
+import type { GraphInfo } from './contract';
 
 /** Bump whenever the graph a checkpoint produces changes. */
 export const BUILDER_VERSION = 'ffn-lens-graph-7';
@@ -46,33 +47,10 @@ export function readCachedGraphInfo(graphFile: string): GraphInfo | undefined {
 
 /** Stores a built graph and its GraphInfo; false when the cache cannot be written. */
 export function writeCachedGraph(graphFile: string, chunks: readonly Uint8Array[], info: GraphInfo): boolean {
-  return writeAtomic(graphInfoPath(graphFile), [new TextEncoder().encode(JSON.stringify(info))]) && writeAtomic(graphFile, chunks);
+  return tryWriteFileAtomic(graphInfoPath(graphFile), [JSON.stringify(info)]) && tryWriteFileAtomic(graphFile, chunks);
 }
 
 export function removeCachedGraph(graphFile: string): void {
   fs.rmSync(graphFile, { force: true });
   fs.rmSync(graphInfoPath(graphFile), { force: true });
-}
-
-/**
- * Writes via a temporary file and a rename, so a crash or a full disk never leaves a
- * truncated graph that a later load would trust. Returns false (and writes nothing)
- * when the cache cannot be written: caching is an optimisation, not a requirement.
- */
-export function writeAtomic(file: string, chunks: readonly Uint8Array[]): boolean {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      for (const c of chunks) fs.writeSync(fd, c);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    return true;
-  } catch {
-    fs.rmSync(tmp, { force: true });
-    return false;
-  }
 }

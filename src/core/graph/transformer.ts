@@ -8,15 +8,7 @@ import { candidateHook, FINAL_NORM, hookName, LOGITS, PREDICTION_IDS, PREDICTION
 import { DataType } from '../onnx/model';
 import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder } from './builder';
-
-export const INPUT_IDS = 'input_ids';
-/** Bool scalars: compute the logits / the prediction hooks (which need the logits) in this run. */
-export const WANT_LOGITS = 'want_logits';
-export const WANT_PREDICTIONS = 'want_predictions';
-/** Bool scalar: compute the candidate hooks (blocks.{l}.mlp.candidates) in this run. */
-export const WANT_CANDIDATES = 'want_candidates';
-/** Float per-key floors of layer l's candidates, [dFf] or [1] (broadcast over the keys). */
-export const candidateFloorInput = (layer: number): string => `blocks.${layer}.mlp.candidate_floor`;
+import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from './contract';
 
 /**
  * cos/sin tables for RotaryEmbedding, [positions, rotaryDim/2], computed in fp32 steps

@@ -3,8 +3,7 @@
  * just the hooks asked for, and interventions turned into the graph's patch inputs.
  */
 import * as ort from 'onnxruntime-node';
-import { patchInputs } from '../graph/blocks';
-import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from '../graph/transformer';
+import { candidateFloorInput, INPUT_IDS, patchInputs, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS, type GraphInfo } from '../graph/contract';
 import { isCandidateHook, LOGITS, PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';
 
 /** Set a memory coefficient to `value`, or multiply it by `value`. */
@@ -38,14 +37,6 @@ export interface SessionOptions {
 
 /** Feeds for a generic graph: fp32 tensors, or int64 vectors. */
 export type Feed = { data: Float32Array; shape: number[] } | BigInt64Array;
-
-/** What the runtime must know of a built graph beyond its ONNX bytes. */
-export interface GraphInfo {
-  /** Number of FFN patch-input triples (0 for graphs that are not transformers). */
-  nLayers: number;
-  /** Hook name → graph output carrying the same tensor (see GraphBuilder.hook). */
-  aliases: Record<string, string>;
-}
 
 export class ModelSession {
   /** Fed when a run gives no floors: broadcasts over the keys, so any dFf fits. */

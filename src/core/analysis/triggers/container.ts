@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
+import { writeFileAtomic } from '../../io/atomic';
 
 if (os.endianness() !== 'LE') throw new Error('trigger indexes are little-endian; this machine is big-endian');
 
@@ -15,24 +15,6 @@ const HASH_BYTES = 32;
 
 export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** Writes `chunks` to `file` via a temporary file in the same folder and a rename. */
-export function writeFileAtomic(file: string, chunks: readonly Uint8Array[]): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      for (const c of chunks) fs.writeSync(fd, c);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** Header JSON, padded with spaces to a multiple of 4 so the sections after it are aligned. */
