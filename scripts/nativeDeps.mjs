@@ -6,28 +6,19 @@
 // checks the packed files with it. No library reads all three formats, and the part needed here
 // is small: headers and one table each, 64-bit little-endian only (all five targets are).
 
-/** @typedef {'x64' | 'arm64'} Arch */
-/**
- * @typedef {object} NativeInfo
- * @property {'elf' | 'macho' | 'pe'} format
- * @property {Arch | string} arch        'x64' or 'arm64'; otherwise the raw machine number as text
- * @property {string[]} needed           libraries loaded with the binary, as written in it
- * @property {string[]} delayNeeded      PE only: delay-loaded DLLs (loaded on first use)
- * @property {string[]} rpaths           Mach-O LC_RPATH entries
- * @property {string | undefined} id     Mach-O install name (LC_ID_DYLIB), ELF DT_SONAME
- */
+// Types: nativeDeps.d.mts.
 
 export class NativeFormatError extends Error {}
 
 /** Reads a binary's format, architecture and load-time dependencies; throws NativeFormatError otherwise. */
-export function readNative(/** @type {Buffer} */ buf, name = 'binary') {
-  const fail = (/** @type {string} */ why) => {
+export function readNative(buf, name = 'binary') {
+  const fail = (why) => {
     throw new NativeFormatError(`${name}: ${why}`);
   };
-  const check = (/** @type {number} */ off, /** @type {number} */ len) => {
+  const check = (off, len) => {
     if (!(off >= 0 && len >= 0 && off + len <= buf.length)) fail('truncated or corrupt headers');
   };
-  const cstr = (/** @type {number} */ off) => {
+  const cstr = (off) => {
     check(off, 1);
     const end = buf.indexOf(0, off);
     if (end < 0) fail('unterminated string');
@@ -127,7 +118,7 @@ function readPe(buf, check, cstr, fail) {
   if (buf.readUInt16LE(opt) !== 0x20b) fail('only PE32+ (64-bit) is supported');
   const imageBase = Number(buf.readBigUInt64LE(opt + 24));
   const ndirs = buf.readUInt32LE(opt + 108);
-  const dir = (/** @type {number} */ i) => (i < ndirs ? { rva: buf.readUInt32LE(opt + 112 + i * 8), size: buf.readUInt32LE(opt + 116 + i * 8) } : { rva: 0, size: 0 });
+  const dir = (i) => (i < ndirs ? { rva: buf.readUInt32LE(opt + 112 + i * 8), size: buf.readUInt32LE(opt + 116 + i * 8) } : { rva: 0, size: 0 });
   const sections = [];
   const sh = opt + optSize;
   check(sh, nsections * 40);
@@ -135,7 +126,7 @@ function readPe(buf, check, cstr, fail) {
     const s = sh + i * 40;
     sections.push({ vaddr: buf.readUInt32LE(s + 12), vsize: Math.max(buf.readUInt32LE(s + 8), buf.readUInt32LE(s + 16)), raw: buf.readUInt32LE(s + 20) });
   }
-  const offsetOf = (/** @type {number} */ rva) => {
+  const offsetOf = (rva) => {
     const s = sections.find((x) => rva >= x.vaddr && rva < x.vaddr + x.vsize);
     if (!s) fail(`RVA 0x${rva.toString(16)} lies outside every section`);
     return rva - s.vaddr + s.raw;
@@ -165,9 +156,6 @@ function readPe(buf, check, cstr, fail) {
   return info;
 }
 
-/** The operating system whose loader reads a format ('elf' → linux, 'macho' → darwin, 'pe' → win32). */
-export const FORMAT_PLATFORM = { elf: 'linux', macho: 'darwin', pe: 'win32' };
-
 /**
  * The files of `files` (names in one folder → their NativeInfo) that loading `root` brings in:
  * its load-time dependencies, transitively, that the folder itself provides. A Mach-O name is
@@ -176,15 +164,15 @@ export const FORMAT_PLATFORM = { elf: 'linux', macho: 'darwin', pe: 'win32' };
  * loader maps them only when code calls into them (for onnxruntime, the DirectML provider).
  * Returns the names in load order, root first, plus the delay-loaded names that were left out.
  */
-export function loadClosure(/** @type {string} */ root, /** @type {Map<string, NativeInfo>} */ files) {
+export function loadClosure(root, files) {
   const byKey = new Map([...files.keys()].map((n) => [n.toLowerCase(), n]));
   const order = [];
   const delayed = new Set();
-  const visit = (/** @type {string} */ name) => {
+  const visit = (name) => {
     if (order.includes(name)) return;
     order.push(name);
     const info = files.get(name);
-    const local = (/** @type {string} */ dep) => {
+    const local = (dep) => {
       if (info.format === 'pe') return byKey.get(dep.toLowerCase());
       if (info.format === 'macho') {
         const m = /^@(rpath|loader_path)\/([^/]+)$/.exec(dep);
