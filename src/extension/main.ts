@@ -4,14 +4,8 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
-import { FfnHoverProvider } from './hover';
+import { registerHover } from './hover';
 import { registerInspectPanelSerializer } from './panels/inspectPanel';
-
-/** Hovers only make sense on prose; code files would tokenize into noise. */
-const HOVER_SELECTOR: vscode.DocumentSelector = [
-  { language: 'plaintext' },
-  { language: 'markdown' },
-];
 
 let ctx: Ctx | undefined;
 
@@ -20,7 +14,9 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(ctx);
   registerCommands(ctx);
   ctx.push(registerInspectPanelSerializer(ctx));
-  ctx.push(vscode.languages.registerHoverProvider(HOVER_SELECTOR, new FfnHoverProvider(ctx)));
+  // only in the languages of ffnLens.hover.languages (default plaintext, markdown): elsewhere a
+  // language server's hover comes first unless the user asks for FFN Lens's
+  ctx.push(registerHover(ctx));
   ctx.log.info(`activated (VS Code ${vscode.version}, node ${process.version})`);
 }
 
