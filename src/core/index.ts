@@ -30,3 +30,4 @@ export { buildTriggerIndex, mergeTriggerIndexes, openTriggerIndex, TriggerIndex,
 export { findPatterns, keyPatterns, layerPatterns, summarizeKey, summarizeLayer, type Pattern, type PatternKind, type PatternType, type KeyPatterns, type LayerPatterns, type PatternOptions, type PatternVocab } from './analysis/patterns';
 export { readLabels, writeLabels, addLabel, removeLabel, labelsFor, LabelFileError, LABELS_VERSION, type KeyLabel, type LabelKind } from './analysis/labels';
 export { alignPositions, compareTexts, renderCompare, type Alignment, type CompareOptions, type CompareResult, type CompareSide, type MemoryDifference } from './analysis/compare';
+export { renderInspectPage, type InspectPageOptions } from './analysis/inspectPage';

@@ -6,6 +6,7 @@ import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { registerHover } from './hover';
 import { registerInspectPanelSerializer } from './panels/inspectPanel';
+import { PagePanel } from './panels/reportPanel';
 
 let ctx: Ctx | undefined;
 
@@ -14,6 +15,8 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(ctx);
   registerCommands(ctx);
   ctx.push(registerInspectPanelSerializer(ctx));
+  // the report and Compare panels come back after a window reload too
+  ctx.push(...PagePanel.registerSerializers(ctx));
   // only in the languages of ffnLens.hover.languages (default plaintext, markdown): elsewhere a
   // language server's hover comes first unless the user asks for FFN Lens's
   ctx.push(registerHover(ctx));
