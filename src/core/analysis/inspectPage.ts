@@ -25,6 +25,8 @@ const chips = (ps: TokenPrediction[]) => ps.map((p) => `<code>${showToken(p.text
 
 export async function renderInspectPage(model: Model, text: string, o: InspectPageOptions): Promise<string> {
   const r = await inspect(model, text, { topK: o.topK, threshold: o.threshold });
+  // five tokens per list, fewer for a toy vocabulary
+  const k = Math.min(5, model.config.vocabSize);
   const m = r.model;
   const max = Math.max(1e-9, ...r.layers.flatMap((l) => l.positions.map((p) => p.maxCoeff)));
   const sel = o.selected && o.selected.layer < r.layers.length && o.selected.position < r.tokens.length ? o.selected : undefined;
@@ -43,12 +45,12 @@ export async function renderInspectPage(model: Model, text: string, o: InspectPa
     const cell = r.layers[sel.layer].positions[sel.position];
     const memories: string[] = [];
     for (const h of cell.top) {
-      const v = await decodeValue(model, sel.layer, h.key, 5, { finalNorm: o.finalNorm });
+      const v = await decodeValue(model, sel.layer, h.key, k, { finalNorm: o.finalNorm });
       const iv = o.interventions.find((x) => x.layer === sel.layer && x.key === h.key);
       memories.push(`<tr><td><code>L${sel.layer}:${h.key}</code></td><td class="num">${h.coeff.toFixed(3)}</td><td>${v.top.map((p) => `<code>${showToken(p.text)}</code>`).join(' ')}</td><td>${iv ? `${iv.mode} ${iv.value}` : ''}</td></tr>`);
     }
     const ids = r.tokens.map((t) => t.id);
-    const effect = o.interventions.length ? await predictWithInterventions(model, ids, sel.position, o.interventions, 5) : undefined;
+    const effect = o.interventions.length ? await predictWithInterventions(model, ids, sel.position, o.interventions, k) : undefined;
     const prediction = effect
       ? `<p>before: ${chips(effect.before)}</p><p>after ${o.interventions.length} intervention(s) (${o.interventions.map((i) => `L${i.layer}:${i.key} ${i.mode} ${i.value}`).join(', ')}): ${chips(effect.after)}</p>`
       : `<p>${chips(r.predictions[sel.position])}</p>`;

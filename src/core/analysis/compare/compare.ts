@@ -65,7 +65,7 @@ export function alignPositions(n: number, m: number): { alignment: Alignment; pa
 
 export async function compareTexts(model: Model, textA: string, textB: string, opts: CompareOptions = {}): Promise<CompareResult> {
   const keep = opts.memories ?? 8;
-  const valueK = opts.valueTokens ?? 5;
+  const valueK = Math.min(opts.valueTokens ?? 5, model.config.vocabSize);
   const nPred = opts.predictions ?? 10;
   const { nLayers, dFf } = model.config;
   const hooks = Array.from({ length: nLayers }, (_, l) => hookName(l, 'mlp.coeff'));
