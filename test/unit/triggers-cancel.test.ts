@@ -45,6 +45,29 @@ test('cancel at any moment of an index build: nothing written but a checkpoint, 
     );
     assert.ok(!fs.existsSync(first), 'a cancelled first pool leaves no folder');
 
+    // 1b. inside a later pool: the first pool's checkpoint stays to resume from
+    const later = path.join(dir, 'later');
+    const c1b = new AbortController();
+    let poolsDone = 0;
+    let passesAtPool1 = 0;
+    let passes1b = 0;
+    await assert.rejects(
+      buildTriggerIndex(counting(model, () => ++passes1b === passesAtPool1 + 1 && poolsDone === 1 && c1b.abort()), {
+        ...opts,
+        corpus,
+        out: later,
+        signal: c1b.signal,
+        onProgress: () => {
+          if (++poolsDone === 1) passesAtPool1 = passes1b;
+        },
+      }),
+      (e) => e instanceof TriggerIndexAborted,
+    );
+    assert.equal(poolsDone, 1, 'stopped inside the second pool');
+    assert.ok(fs.existsSync(path.join(later, 'checkpoint.bin')));
+    await buildTriggerIndex(model, { ...opts, corpus, out: later, resume: true });
+    assert.ok(bytes(path.join(later, 'triggers.idx')).equals(want), 'resumed from the first pool = uninterrupted');
+
     // 2. after the last pool, before the index is written: a checkpoint of the whole run
     const out = path.join(dir, 'out');
     const c2 = new AbortController();

@@ -189,9 +189,11 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
   const meter = new ProgressMeter(totals.tokens, st.corpus.chars);
   const everyMs = 1000 * (opts.checkpointSeconds ?? 60);
   let lastCheckpoint = performance.now();
+  let checkpointed = false;
   let charsRead = 0;
 
   const checkpoint = () => {
+    checkpointed = true;
     st.spool.sync();
     writeCheckpoint(st.dir, { info: st.info, nextParagraph: st.nextParagraph, spoolBytes: st.spool.size, store: st.store });
     lastCheckpoint = performance.now();
@@ -223,7 +225,8 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
     st.nextParagraph = next;
     opts.onProgress?.(meter.report(totals.tokens, totals.paragraphs, charsRead));
     if (opts.signal?.aborted) stopHere();
-    if (performance.now() - lastCheckpoint >= everyMs) checkpoint();
+    // a cancellable run saves its first pool, so a cancel inside any later one has a checkpoint to keep
+    if ((opts.signal && !checkpointed) || performance.now() - lastCheckpoint >= everyMs) checkpoint();
   };
 
   let pool = emptyPool();
