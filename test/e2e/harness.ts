@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { E2E, REPO, missingInstall, startCodeServer, type CodeServer, type CodeServerOptions } from './codeServer';
 
 export const ARTIFACTS = path.join(E2E, 'artifacts');
@@ -234,6 +234,68 @@ export class VsCodeSession {
     }
     await this.browser.close().catch(() => undefined);
     await this.server.stop();
+  }
+}
+
+/**
+ * The frame of the webview whose document has selector (panels do not have a fixed order). Fails
+ * early when FFN Lens shows an error or warning notification instead.
+ */
+export async function frameWith(s: VsCodeSession, selector: string, timeoutMs: number): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  const problem = s.page.locator('.notifications-toasts .notification-toast:has(.codicon-error, .codicon-warning)', { hasText: 'FFN Lens' });
+  for (;;) {
+    for (const f of s.page.frames()) {
+      if (await f.locator(selector).count().catch(() => 0)) return f;
+    }
+    if (await problem.count()) throw new Error(`instead of ${selector}: ${await problem.first().textContent()}`);
+    if (Date.now() > deadline) throw new Error(`no webview shows ${selector} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * Types a path into VS Code's own file dialog (code-server has no native one) and accepts it.
+ * The dialog refreshes its list as the value changes and may ignore Enter meanwhile, so Enter is
+ * pressed again until the dialog has taken the path.
+ */
+export async function answerFileDialog(s: VsCodeSession, file: string): Promise<void> {
+  const sel = '.quick-input-widget .quick-input-box input';
+  const input = s.page.locator(sel);
+  await input.waitFor({ state: 'visible' });
+  // The dialog sets its starting folder (or default file) once it has read the disk, which can
+  // overwrite what was typed before: type until the path stays.
+  for (let i = 0; ; i++) {
+    await input.fill(file);
+    await new Promise((r) => setTimeout(r, 400));
+    if ((await input.inputValue()) === file) break;
+    if (i === 10) throw new Error(`the file dialog keeps replacing ${file} with ${await input.inputValue()}`);
+  }
+  if (fs.existsSync(file)) await s.page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  for (let i = 0; i < 10; i++) {
+    await s.page.keyboard.press('Enter');
+    const taken = await s.page
+      .waitForFunction(
+        ([q, want]) => {
+          const el = document.querySelector(q) as HTMLInputElement | null;
+          return !el || el.offsetParent === null || el.value !== want;
+        },
+        [sel, file] as const,
+        { timeout: 2000 },
+      )
+      .then(() => true, () => false);
+    if (taken) return;
+  }
+  throw new Error(`the file dialog did not take ${file}`);
+}
+
+/** Runs fn; on failure saves a screenshot named after the step first. */
+export async function shotOnFailure<T>(s: VsCodeSession, name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    await s.screenshot(`failed-${name}`).catch(() => undefined);
+    throw err;
   }
 }
 
