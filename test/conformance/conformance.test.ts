@@ -11,7 +11,7 @@ import { hookName, loadModel, SafetensorsFile, type Intervention, type LayerHook
 import { sharedOrSkip, tempDir } from '../support';
 
 const TOLERANCE = 1e-4;
-const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi'];
+const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi', 'llama3', 'mistral_swa', 'qwen3', 'gemma2', 'gemma3', 'phi3', 'olmo2', 'smollm3', 'starcoder2', 'gpt_bigcode', 'granite', 'gpt_neo', 'gptj'];
 const CASES = ['one', 'short', 'long'];
 /** Reference tensor name (after CASE.L{l}.) → our hook kind. */
 const LAYER_REFS: Record<string, LayerHookKind> = { resid_pre: 'resid_pre', resid_post: 'resid_post', mlp_in: 'mlp.in', coeff: 'mlp.coeff', mlp_out: 'mlp.out' };
@@ -40,6 +40,7 @@ for (const arch of ARCHS) {
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as { intervention: [number, number, number][] };
     const interventions: Intervention[] = spec.intervention.map(([layer, key, value]) => ({ layer, key, mode: 'set', value }));
     const model = await loadModel(dir, { cacheDir });
+    let worst = { diff: 0, name: '' };
     try {
       for (const c of CASES) {
         const ids = ref.getInt64(`${c}.input_ids`).map(Number);
@@ -57,11 +58,13 @@ for (const arch of ARCHS) {
             if (!ref.entries.has(refName)) continue;
             const diff = maxAbsDiff(out.get(hook)!.data, ref.get(refName).data, ids.length);
             assert.ok(diff <= TOLERANCE, `${arch} ${refName}: max abs diff ${diff.toExponential(2)}`);
+            if (diff >= worst.diff) worst = { diff, name: refName };
             checked++;
           }
           assert.equal(checked, refs.size, `${arch} ${c}: every reference tensor was compared`);
         }
       }
+      t.diagnostic(`worst: ${worst.diff.toExponential(2)} at ${worst.name}`);
     } finally {
       await model.dispose();
     }

@@ -33,6 +33,11 @@ export function sliceVec(t: HostTensor, start: number, end: number): HostTensor 
   return { data: t.data.slice(start, end), shape: [end - start] };
 }
 
+/** Columns [start, end) of a fused projection, as its own Linear. */
+export function linearPart(fused: Linear, start: number, end: number): Linear {
+  return { weight: sliceCols(fused.weight, start, end), bias: fused.bias && sliceVec(fused.bias, start, end) };
+}
+
 /** The output embedding: a separate lm_head when present, else the tied input embedding. */
 export function unembedding(w: WeightStore, tied: boolean, embed: HostTensor, head = 'lm_head'): Linear {
   if (!tied && w.has(`${head}.weight`)) return torchLinear(w, head);

@@ -1,0 +1,21 @@
+/**
+ * StarCoder2: Llama's attention (with biases) and sliding window, LayerNorm with biases,
+ * and an ungated GELU FFN named c_fc / c_proj.
+ */
+import { activation, num } from './config';
+import { torchLinear } from './convert';
+import { convertLlama, parseLlamaConfig } from './llama';
+import type { ArchFamily } from './types';
+
+export const starcoder2: ArchFamily = {
+  name: 'starcoder2',
+  modelTypes: ['starcoder2'],
+  parseConfig: (raw) => ({
+    ...parseLlamaConfig(raw, 'starcoder2'),
+    norm: 'layer',
+    normEps: num(raw, ['norm_epsilon'], 1e-5),
+    act: activation(raw.hidden_act ?? 'gelu_pytorch_tanh'),
+    gated: false,
+  }),
+  convert: (cfg, raw, w) => convertLlama(cfg, raw, w, { mlp: (b) => ({ up: torchLinear(w, `${b}.mlp.c_fc`), down: torchLinear(w, `${b}.mlp.c_proj`) }) }),
+};
