@@ -6,16 +6,41 @@
  * rope parameters per layer type.
  */
 import type { Norm } from './types';
-import { convertLlama, parseLlamaConfig } from './llama';
-import { activation, num, type RawConfig } from './config';
+import { convertLlama, LLAMA_FIELDS, parseLlamaConfig } from './llama';
+import { activation, isOff, num, refuseUnless, type RawConfig } from './config';
 import type { ArchFamily, ModelConfig } from './types';
+
+const GEMMA2_FIELDS = ['hidden_activation', 'use_bidirectional_attention', 'query_pre_attn_scalar', 'attn_logit_softcapping', 'final_logit_softcapping', 'layer_types', 'sliding_window'];
 
 const plusOne = (n: Norm | undefined): Norm | undefined => n && { weight: { data: n.weight.data.map((v) => v + 1), shape: n.weight.shape } };
 
 /** A soft-capping value: 0 (off) when the config says null. */
 const cap = (raw: RawConfig, key: string): number => (raw[key] === null || raw[key] === undefined ? 0 : num(raw, [key]));
 
-function parseConfig(raw: RawConfig): ModelConfig {
+/**
+ * Gemma 2/3 configs as older transformers wrote them (and as many hub checkpoints still
+ * are): no layer_types but a sliding-window pattern (every n-th layer global), and Gemma 3's
+ * local rope base in rope_local_base_freq. Rewritten into the transformers 5 form.
+ */
+function modernised(raw: RawConfig): RawConfig {
+  if (raw.model_type === 'gemma') return raw;
+  const out = { ...raw };
+  if (out.layer_types === undefined || out.layer_types === null) {
+    const every = raw.model_type === 'gemma2' ? 2 : num(raw, ['_sliding_window_pattern', 'sliding_window_pattern'], 6);
+    out.layer_types = Array.from({ length: num(raw, ['num_hidden_layers']) }, (_, l) => ((l + 1) % every ? 'sliding_attention' : 'full_attention'));
+  }
+  if (raw.rope_local_base_freq !== undefined && (raw.rope_parameters === undefined || raw.rope_parameters === null)) {
+    const global = { rope_type: 'default', ...((raw.rope_scaling as RawConfig | null) ?? {}), rope_theta: raw.rope_theta ?? 10000 };
+    out.rope_parameters = { full_attention: global, sliding_attention: { rope_type: 'default', rope_theta: raw.rope_local_base_freq } };
+    delete out.rope_scaling;
+    delete out.rope_theta;
+  }
+  return out;
+}
+
+function parseConfig(original: RawConfig): ModelConfig {
+  const raw = modernised(original);
+  refuseUnless(raw, 'use_bidirectional_attention', isOff, 'bidirectional attention is for embedding models');
   const cfg = parseLlamaConfig(raw, 'gemma');
   const later = raw.model_type !== 'gemma';
   const base: ModelConfig = {
@@ -39,6 +64,11 @@ function parseConfig(raw: RawConfig): ModelConfig {
 export const gemma: ArchFamily = {
   name: 'gemma',
   modelTypes: ['gemma', 'gemma2', 'gemma3_text'],
+  fields: {
+    gemma: [...LLAMA_FIELDS, 'hidden_activation', 'use_bidirectional_attention'],
+    gemma2: [...LLAMA_FIELDS, ...GEMMA2_FIELDS],
+    gemma3_text: [...LLAMA_FIELDS, ...GEMMA2_FIELDS, '_sliding_window_pattern', 'sliding_window_pattern', 'rope_local_base_freq'],
+  },
   parseConfig,
   convert: (cfg, raw, w) => {
     const m = convertLlama(cfg, { ...raw, tie_word_embeddings: raw.tie_word_embeddings ?? true }, w, { norms: cfg.modelType === 'gemma' ? 'pre' : 'sandwich' });

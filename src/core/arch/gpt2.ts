@@ -1,10 +1,11 @@
 /** GPT-2: learned positions, pre-LayerNorm, fused Conv1D q/k/v, GELU FFN. */
 import type { WeightStore } from '../load/weights';
-import { activation, bool, count, headSize, LIMITS, modelConfig, num, type RawConfig } from './config';
+import { activation, bool, count, isOff, refuseUnless, headSize, LIMITS, modelConfig, num, type RawConfig } from './config';
 import { conv1d, normWeights, sliceCols, sliceVec, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, Linear, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
+  refuseUnless(raw, 'add_cross_attention', isOff, 'cross-attention belongs to encoder-decoder models');
   const dModel = count(raw, ['n_embd', 'hidden_size'], LIMITS.width);
   const nHeads = count(raw, ['n_head', 'num_attention_heads'], LIMITS.heads);
   const nLayers = count(raw, ['n_layer', 'num_hidden_layers'], LIMITS.layers);
@@ -58,4 +59,10 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const gpt2: ArchFamily = { name: 'gpt2', modelTypes: ['gpt2'], parseConfig, convert };
+export const gpt2: ArchFamily = {
+  name: 'gpt2',
+  modelTypes: ['gpt2'],
+  fields: { gpt2: ['n_embd', 'n_head', 'n_layer', 'n_inner', 'n_positions', 'n_ctx', 'layer_norm_epsilon', 'activation_function', 'scale_attn_weights', 'scale_attn_by_inverse_layer_idx', 'add_cross_attention'] },
+  parseConfig,
+  convert,
+};

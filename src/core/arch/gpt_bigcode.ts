@@ -3,12 +3,14 @@
  * multi-query attention: c_attn packs every query head, then one key and one value head.
  */
 import type { WeightStore } from '../load/weights';
-import { activation, bool, count, headSize, LIMITS, modelConfig, num, refuseUnless, type RawConfig } from './config';
+import { activation, bool, count, isOff, headSize, LIMITS, modelConfig, num, refuseUnless, type RawConfig } from './config';
 import { linearPart, normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
   refuseUnless(raw, 'multi_query', (v) => v === true, 'only multi-query GPT-BigCode checkpoints are verified');
+  refuseUnless(raw, 'num_key_value_heads', (v) => v === 1 || v === null, 'multi-query attention has one key/value head');
+  refuseUnless(raw, 'add_cross_attention', isOff, 'cross-attention belongs to encoder-decoder models');
   const dModel = count(raw, ['n_embd'], LIMITS.width);
   const nHeads = count(raw, ['n_head'], LIMITS.heads);
   const headDim = headSize({}, dModel, nHeads);
@@ -56,4 +58,10 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const gptBigcode: ArchFamily = { name: 'gpt_bigcode', modelTypes: ['gpt_bigcode'], parseConfig, convert };
+export const gptBigcode: ArchFamily = {
+  name: 'gpt_bigcode',
+  modelTypes: ['gpt_bigcode'],
+  fields: { gpt_bigcode: ['n_embd', 'n_head', 'n_layer', 'n_inner', 'n_positions', 'layer_norm_epsilon', 'activation_function', 'scale_attn_weights', 'multi_query', 'num_key_value_heads', 'add_cross_attention'] },
+  parseConfig,
+  convert,
+};

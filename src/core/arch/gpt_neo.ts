@@ -64,4 +64,10 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const gptNeo: ArchFamily = { name: 'gpt_neo', modelTypes: ['gpt_neo'], parseConfig, convert };
+export const gptNeo: ArchFamily = {
+  name: 'gpt_neo',
+  modelTypes: ['gpt_neo'],
+  fields: { gpt_neo: ['hidden_size', 'num_layers', 'num_heads', 'intermediate_size', 'max_position_embeddings', 'layer_norm_epsilon', 'activation_function', 'attention_types', 'attention_layers', 'window_size'] },
+  parseConfig,
+  convert,
+};

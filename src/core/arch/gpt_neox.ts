@@ -65,4 +65,15 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const gptNeox: ArchFamily = { name: 'gpt_neox', modelTypes: ['gpt_neox'], parseConfig, convert };
+export const gptNeox: ArchFamily = {
+  name: 'gpt_neox',
+  modelTypes: ['gpt_neox'],
+  fields: {
+    gpt_neox: [
+      'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'layer_norm_eps', 'hidden_act',
+      'use_parallel_residual', 'rope_parameters', 'rope_scaling', 'rotary_pct', 'rotary_emb_base', 'rope_theta', 'partial_rotary_factor', 'attention_bias',
+    ],
+  },
+  parseConfig,
+  convert,
+};

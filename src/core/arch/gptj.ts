@@ -53,4 +53,10 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const gptj: ArchFamily = { name: 'gptj', modelTypes: ['gptj'], parseConfig, convert };
+export const gptj: ArchFamily = {
+  name: 'gptj',
+  modelTypes: ['gptj'],
+  fields: { gptj: ['n_embd', 'n_head', 'n_layer', 'n_inner', 'n_positions', 'layer_norm_epsilon', 'activation_function', 'rotary_dim'] },
+  parseConfig,
+  convert,
+};

@@ -4,7 +4,7 @@
  * and logits divided by logits_scaling.
  */
 import { num, type RawConfig } from './config';
-import { convertLlama, parseLlamaConfig } from './llama';
+import { convertLlama, LLAMA_FIELDS, parseLlamaConfig } from './llama';
 import type { ArchFamily, ModelConfig } from './types';
 
 function positive(raw: RawConfig, key: string): number {
@@ -24,4 +24,8 @@ function parseConfig(raw: RawConfig): ModelConfig {
   };
 }
 
-export const granite: ArchFamily = { name: 'granite', modelTypes: ['granite'], parseConfig, convert: (cfg, raw, w) => convertLlama(cfg, raw, w) };
+export const granite: ArchFamily = {
+  name: 'granite',
+  modelTypes: ['granite'],
+  fields: { granite: [...LLAMA_FIELDS, 'embedding_multiplier', 'attention_multiplier', 'residual_multiplier', 'logits_scaling'] },
+  parseConfig, convert: (cfg, raw, w) => convertLlama(cfg, raw, w) };

@@ -98,9 +98,24 @@ function smolRope(raw: RawConfig, nLayers: number): RotaryOptions {
   return { skip: (l) => use[l] === 0 };
 }
 
+/** What every Llama-layout reader reads. */
+export const LLAMA_FIELDS = [
+  'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'intermediate_size', 'max_position_embeddings',
+  'rms_norm_eps', 'hidden_act', 'rope_parameters', 'rope_scaling', 'rope_theta', 'attention_bias', 'mlp_bias',
+];
+/** Qwen-style per-layer sliding windows. */
+export const SLIDING_FIELDS = ['layer_types', 'sliding_window', 'use_sliding_window', 'max_window_layers'];
+
 export const llama: ArchFamily = {
   name: 'llama',
   modelTypes: ['llama', 'mistral', 'qwen2', 'qwen3', 'smollm3'],
+  fields: {
+    llama: LLAMA_FIELDS,
+    mistral: [...LLAMA_FIELDS, 'sliding_window'],
+    qwen2: [...LLAMA_FIELDS, ...SLIDING_FIELDS],
+    qwen3: [...LLAMA_FIELDS, ...SLIDING_FIELDS],
+    smollm3: [...LLAMA_FIELDS, ...SLIDING_FIELDS, 'no_rope_layers', 'no_rope_layer_interval'],
+  },
   parseConfig: (raw) => {
     const modelType = String(raw.model_type);
     const rope = modelType === 'smollm3' ? smolRope(raw, num(raw, ['num_hidden_layers'])) : {};

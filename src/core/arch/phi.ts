@@ -49,4 +49,10 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const phi: ArchFamily = { name: 'phi', modelTypes: ['phi'], parseConfig, convert };
+export const phi: ArchFamily = {
+  name: 'phi',
+  modelTypes: ['phi'],
+  fields: { phi: ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'intermediate_size', 'max_position_embeddings', 'layer_norm_eps', 'hidden_act', 'partial_rotary_factor', 'rope_parameters', 'rope_scaling', 'rope_theta', 'qk_layernorm'] },
+  parseConfig,
+  convert,
+};

@@ -1,11 +1,12 @@
 /** Phi-3: Llama's layout with q/k/v fused in qkv_proj and gate/up fused in gate_up_proj. */
 import { linearPart, torchLinear } from './convert';
-import { convertLlama, parseLlamaConfig } from './llama';
+import { convertLlama, LLAMA_FIELDS, parseLlamaConfig } from './llama';
 import type { ArchFamily } from './types';
 
 export const phi3: ArchFamily = {
   name: 'phi3',
   modelTypes: ['phi3'],
+  fields: { phi3: [...LLAMA_FIELDS, 'partial_rotary_factor', 'original_max_position_embeddings', 'sliding_window'] },
   parseConfig: (raw) => parseLlamaConfig(raw, 'phi3'),
   convert: (cfg, raw, w) => {
     const q = cfg.nHeads * cfg.headDim;

@@ -10,6 +10,12 @@ import type { ArchFamily } from './types';
 export const starcoder2: ArchFamily = {
   name: 'starcoder2',
   modelTypes: ['starcoder2'],
+  fields: {
+    starcoder2: [
+      'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'intermediate_size', 'max_position_embeddings',
+      'norm_epsilon', 'hidden_act', 'rope_parameters', 'rope_scaling', 'rope_theta', 'sliding_window', 'use_bias',
+    ],
+  },
   parseConfig: (raw) => ({
     ...parseLlamaConfig(raw, 'starcoder2'),
     norm: 'layer',

@@ -116,6 +116,8 @@ export interface ArchFamily {
   name: string;
   /** model_type values this family handles. */
   modelTypes: string[];
+  /** config.json fields this family's reader implements, per model_type (see fields.ts). */
+  fields: Record<string, readonly string[]>;
   parseConfig(raw: Record<string, unknown>): ModelConfig;
   convert(config: ModelConfig, raw: Record<string, unknown>, weights: WeightStore): CanonicalModel;
 }
