@@ -90,3 +90,19 @@ test('a Gemma 3 config in the older form (no layer_types, rope_local_base_freq) 
   assert.deepEqual(b.rope.map((r) => Array.from(r!.invFreq)), a.rope.map((r) => Array.from(r!.invFreq)));
   assert.notDeepEqual(Array.from(a.rope[0]!.invFreq), Array.from(a.rope[1]!.invFreq), 'local and global layers rotate differently');
 });
+
+test('a deeply nested config and a weight_map with numbers fail with clear errors', async (t) => {
+  const dir = sharedOrSkip(t, 'conformance', 'gpt2');
+  if (!dir) return;
+  const deep = tempDir();
+  fs.copyFileSync(path.join(dir, 'model.safetensors'), path.join(deep, 'model.safetensors'));
+  const config = fs.readFileSync(path.join(dir, 'config.json'), 'utf8').trim();
+  fs.writeFileSync(path.join(deep, 'config.json'), `${config.slice(0, -1)}, "deep": ${'['.repeat(100000)}${']'.repeat(100000)}}`);
+  await assert.rejects(loadModel(deep, { noCache: true }), /config\.json is not valid JSON .*nested deeper than 32 levels/);
+
+  const sharded = tempDir();
+  fs.copyFileSync(path.join(dir, 'model.safetensors'), path.join(sharded, 'model.safetensors'));
+  fs.copyFileSync(path.join(dir, 'config.json'), path.join(sharded, 'config.json'));
+  fs.writeFileSync(path.join(sharded, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'transformer.wte.weight': 1 } }));
+  await assert.rejects(loadModel(sharded, { noCache: true }), /every "weight_map" entry must name a shard file/);
+});

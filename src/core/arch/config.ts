@@ -7,6 +7,16 @@ import type { Activation, ModelConfig, RopeSpec } from './types';
 
 export type RawConfig = Record<string, unknown>;
 
+/** A config value for an error message: short, and safe on hostile nesting. */
+export function preview(v: unknown): string {
+  try {
+    const text = JSON.stringify(v) ?? String(v);
+    return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+  } catch {
+    return '(too deeply nested to show)';
+  }
+}
+
 /** The first of `keys` present in `raw` as a number; `fallback` when none is. */
 export function num(raw: RawConfig, keys: string[], fallback?: number): number {
   for (const k of keys) {
@@ -35,7 +45,7 @@ export function count(raw: RawConfig, keys: string[], max: number, fallback?: nu
   const key = keys.find((k) => raw[k] !== undefined && raw[k] !== null);
   if (key === undefined && fallback !== undefined) return fallback;
   const v = num(raw, keys, fallback);
-  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new Error(`config.json: "${key ?? keys[0]}" must be a whole number from 1 to ${max} (got ${JSON.stringify(raw[key ?? keys[0]])})`);
+  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new Error(`config.json: "${key ?? keys[0]}" must be a whole number from 1 to ${max} (got ${preview(raw[key ?? keys[0]])})`);
   return v;
 }
 
@@ -53,7 +63,7 @@ export function bool(raw: RawConfig, key: string, fallback: boolean): boolean {
 
 /** Refuses a field whose value asks for something not implemented (e.g. qk_layernorm: true). */
 export function refuseUnless(raw: RawConfig, key: string, ok: (v: unknown) => boolean, why: string): void {
-  if (key in raw && !ok(raw[key])) throw new Error(`config.json: ${key} = ${JSON.stringify(raw[key])} is not supported (${why})`);
+  if (key in raw && !ok(raw[key])) throw new Error(`config.json: ${key} = ${preview(raw[key])} is not supported (${why})`);
 }
 
 export const isOff = (v: unknown): boolean => v === null || v === false || v === 0;
@@ -131,7 +141,7 @@ export function layerTypes(raw: RawConfig, nLayers: number, slideByDefault: bool
   const listed = raw.layer_types;
   if (listed !== undefined && listed !== null) {
     if (!Array.isArray(listed) || listed.length < nLayers || !listed.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
-      throw new Error(`config.json: layer_types must list "full_attention" or "sliding_attention" for each of the ${nLayers} layers (got ${JSON.stringify(listed).slice(0, 200)})`);
+      throw new Error(`config.json: layer_types must list "full_attention" or "sliding_attention" for each of the ${nLayers} layers (got ${preview(listed)})`);
     }
     return listed.slice(0, nLayers) as LayerType[];
   }
@@ -176,7 +186,7 @@ export function rotary(raw: RawConfig, headDim: number, nLayers: number, o: Rota
       if (typeof p !== 'object' || p === null) throw new Error(`config.json: rope_parameters has no entry for "${type}" layers`);
       if (p.rope_theta === undefined && (raw.rope_theta ?? raw.rotary_emb_base) !== undefined) p.rope_theta = raw.rope_theta ?? raw.rotary_emb_base;
       const partial = p.partial_rotary_factor ?? raw.partial_rotary_factor ?? raw.rotary_pct ?? o.defaultFactor ?? 1;
-      if (typeof partial !== 'number' || !(partial > 0 && partial <= 1)) throw new Error(`config.json: partial_rotary_factor must be in (0, 1] (got ${JSON.stringify(partial)})`);
+      if (typeof partial !== 'number' || !(partial > 0 && partial <= 1)) throw new Error(`config.json: partial_rotary_factor must be in (0, 1] (got ${preview(partial)})`);
       specs.set(
         key,
         ropeSpec({

@@ -4,7 +4,7 @@
  * such as attention_bias) or known not to change an fp32 forward pass. Any other field is
  * refused, naming it and its value, rather than guessed at.
  */
-import type { RawConfig } from './config';
+import { preview, type RawConfig } from './config';
 
 /** Fields that do not change the forward pass: metadata, training, generation, token ids. */
 export const HARMLESS_FIELDS: readonly string[] = [
@@ -33,7 +33,7 @@ export function checkFields(raw: RawConfig, implemented: readonly string[]): voi
   const known = new Set([...HARMLESS_FIELDS, ...COMMON_FIELDS, ...implemented]);
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length === 0) return;
-  const show = (k: string) => `${k} = ${JSON.stringify(raw[k])?.slice(0, 80)}`;
+  const show = (k: string) => `${k} = ${preview(raw[k])}`;
   throw new Error(
     `config.json (model_type "${String(raw.model_type)}"): ${unknown.length === 1 ? 'field' : 'fields'} ${unknown.map(show).join('; ')} ` +
       'not implemented by FFN Lens for this family; refusing rather than guessing how it changes the forward pass',

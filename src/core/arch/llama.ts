@@ -5,7 +5,7 @@
  * sliding windows per layer where the config sets them (Mistral, Qwen).
  */
 import type { WeightStore } from '../load/weights';
-import { activation, attnWindows, bool, count, headSize, layerTypes, LIMITS, modelConfig, num, rotary, type RawConfig, type RotaryOptions } from './config';
+import { activation, attnWindows, preview, bool, count, headSize, layerTypes, LIMITS, modelConfig, num, rotary, type RawConfig, type RotaryOptions } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig, Norm } from './types';
 
@@ -92,7 +92,7 @@ function smolRope(raw: RawConfig, nLayers: number): RotaryOptions {
     flags = Array.from({ length: nLayers }, (_, l) => Number((l + 1) % interval !== 0));
   }
   if (!Array.isArray(flags) || flags.length < nLayers || !flags.every((v) => v === 0 || v === 1)) {
-    throw new Error(`config.json: no_rope_layers must give 0 or 1 for each of the ${nLayers} layers (got ${JSON.stringify(flags).slice(0, 200)})`);
+    throw new Error(`config.json: no_rope_layers must give 0 or 1 for each of the ${nLayers} layers (got ${preview(flags)})`);
   }
   const use = flags as number[];
   return { skip: (l) => use[l] === 0 };

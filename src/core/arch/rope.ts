@@ -5,7 +5,7 @@
  * where a config keys them so (Gemma 3). Every step rounds to fp32 where torch does, so
  * the angles, and hence the outputs, match to the last bit or two.
  */
-import type { RawConfig } from './config';
+import { preview, type RawConfig } from './config';
 import type { RopeSpec } from './types';
 
 const f = Math.fround;
@@ -35,7 +35,7 @@ const COMMON_KEYS = ['rope_type', 'type', 'rope_theta', 'partial_rotary_factor']
 
 function number(params: RawConfig, key: string, fallback?: number): number {
   const v = params[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config.json: rope_parameters.${key} must be a number (got ${JSON.stringify(params[key])})`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config.json: rope_parameters.${key} must be a number (got ${preview(params[key])})`);
   return v;
 }
 
@@ -131,7 +131,7 @@ export function ropeSpec(s: RopeSettings): RopeSpec {
   const allowed = ROPE_KEYS[type];
   if (!allowed) throw new Error(`config.json: rope type "${type}" is not supported (supported: ${Object.keys(ROPE_KEYS).join(', ')})`);
   for (const key of Object.keys(p)) {
-    if (!allowed.includes(key) && !COMMON_KEYS.includes(key)) throw new Error(`config.json: rope_parameters.${key} (${JSON.stringify(p[key])}) is not implemented for rope type "${type}"`);
+    if (!allowed.includes(key) && !COMMON_KEYS.includes(key)) throw new Error(`config.json: rope_parameters.${key} (${preview(p[key])}) is not implemented for rope type "${type}"`);
   }
   if (!(Number.isInteger(s.dim) && s.dim >= 2 && s.dim % 2 === 0)) throw new Error(`config.json: the rotary dimension must be a positive even integer (got ${s.dim})`);
   const theta = positiveNumber(p, 'rope_theta', 10000);

@@ -10,49 +10,30 @@ import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder } from './builder';
 import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from './contract';
 
-/**
- * cos/sin tables for RotaryEmbedding, [positions, dim/2], computed in fp32 steps the way
- * transformers computes them so the angles round the same, scaled by the rope's
- * attention factor (YaRN, LongRoPE).
- */
-export function rotaryTables(invFreq: Float32Array, attentionFactor: number, positions: number): { cos: Float32Array; sin: Float32Array } {
-  const half = invFreq.length;
-  const f = Math.fround;
-  const cos = new Float32Array(positions * half);
-  const sin = new Float32Array(positions * half);
-  for (let p = 0; p < positions; p++) {
-    for (let i = 0; i < half; i++) {
-      const angle = f(p * invFreq[i]);
-      cos[p * half + i] = f(Math.cos(angle)) * attentionFactor;
-      sin[p * half + i] = f(Math.sin(angle)) * attentionFactor;
-    }
-  }
-  return { cos, sin };
-}
-
 /** Rotary tables and attention masks, each built on first use and shared by every layer that needs it. */
 function sharedInputs(g: GraphBuilder, cfg: ModelConfig, positions: string, positionIds: string, seqLen: string): SharedInputs {
   const tables = new Map<RopeSpec, { cos: string; sin: string }>();
   const masks = new Map<number, string>();
-  const table = (name: string, invFreq: Float32Array, factor: number) => {
-    const t = rotaryTables(invFreq, factor, cfg.contextSize);
-    const shape = [cfg.contextSize, invFreq.length];
-    return { cos: g.weight(`${name}.cos`, { data: t.cos, shape }), sin: g.weight(`${name}.sin`, { data: t.sin, shape }) };
-  };
+  // angles position·invFreq as one fp32 product each, as transformers' inv_freq @ positions
+  const column = g.op('Unsqueeze', [g.op('Cast', [positions], { to: DataType.FLOAT }), g.constInt([1])]);
   return {
     positionIds,
     rotaryTables(spec) {
       if (!tables.has(spec)) {
         const name = `rotary_${tables.size}`;
-        const short = table(name, spec.invFreq, spec.attentionFactor);
-        if (!spec.long) {
-          tables.set(spec, short);
-        } else {
+        let invFreq = g.weight(`${name}.inv_freq`, { data: spec.invFreq, shape: [1, spec.invFreq.length] });
+        let factor = g.constFloat([spec.attentionFactor], []);
+        if (spec.long) {
           // LongRoPE switches to its long factors for sequences past the original context
-          const long = table(`${name}.long`, spec.long.invFreq, spec.long.attentionFactor);
           const useLong = g.op('Greater', [seqLen, g.constInt([spec.long.longAfter], [])]);
-          tables.set(spec, { cos: g.op('Where', [useLong, long.cos, short.cos]), sin: g.op('Where', [useLong, long.sin, short.sin]) });
+          invFreq = g.op('Where', [useLong, g.weight(`${name}.long_inv_freq`, { data: spec.long.invFreq, shape: [1, spec.long.invFreq.length] }), invFreq]);
+          factor = g.op('Where', [useLong, g.constFloat([spec.long.attentionFactor], []), factor]);
         }
+        // [seq, dim/2] tables computed per run rather than stored for the whole context,
+        // which for a 128k-token model would be tens of megabytes per rope
+        const angles = g.op('Mul', [column, invFreq]);
+        const scaled = (op: string) => (spec.attentionFactor === 1 && !spec.long ? g.op(op, [angles]) : g.op('Mul', [g.op(op, [angles]), factor]));
+        tables.set(spec, { cos: scaled('Cos'), sin: scaled('Sin') });
       }
       return tables.get(spec)!;
     },
