@@ -30,6 +30,22 @@ function maxAbsDiff(ours: Float32Array, ref: Float32Array, seq: number): number 
   return worst;
 }
 
+/**
+ * One meaning for the branch hooks in every family: attn.out and mlp.out_post are what the
+ * two branches add to the residual stream (after any post norm or multiplier), so
+ * resid_mid = resid_pre + attn.out and resid_post = resid_mid + mlp.out_post.
+ */
+async function checkBranchHooks(model: Awaited<ReturnType<typeof loadModel>>, ids: number[]): Promise<void> {
+  for (let l = 0; l < model.config.nLayers; l++) {
+    const names = (['resid_pre', 'attn.out', 'resid_mid', 'mlp.out_post', 'resid_post'] as const).map((k) => hookName(l, k));
+    const out = await model.run([ids], names);
+    const [pre, attn, mid, ffn, post] = names.map((n) => out.get(n)!.data);
+    const sum = (a: Float32Array, b: Float32Array) => a.map((v, i) => v + b[i]);
+    assert.ok(maxAbsDiff(sum(pre, attn), mid, ids.length) <= 1e-5, `layer ${l}: resid_mid = resid_pre + attn.out`);
+    assert.ok(maxAbsDiff(sum(mid, ffn), post, ids.length) <= 1e-5, `layer ${l}: resid_post = resid_mid + mlp.out_post`);
+  }
+}
+
 const cacheDir = tempDir();
 
 for (const arch of ARCHS) {
@@ -65,6 +81,7 @@ for (const arch of ARCHS) {
         }
       }
       t.diagnostic(`worst: ${worst.diff.toExponential(2)} at ${worst.name}`);
+      await checkBranchHooks(model, ref.getInt64('long.input_ids').map(Number));
     } finally {
       await model.dispose();
     }
