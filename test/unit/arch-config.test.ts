@@ -106,3 +106,58 @@ test('a deeply nested config and a weight_map with numbers fail with clear error
   fs.writeFileSync(path.join(sharded, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'transformer.wte.weight': 1 } }));
   await assert.rejects(loadModel(sharded, { noCache: true }), /every "weight_map" entry must name a shard file/);
 });
+
+/** config.json of public checkpoints as the hub serves them (written by older transformers), abridged to the fields that matter. */
+const HUB_CONFIGS: Record<string, Record<string, unknown>> = {
+  'meta-llama/Llama-3.2-1B': {
+    architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0, bos_token_id: 128000, eos_token_id: 128001, head_dim: 64, hidden_act: 'silu',
+    hidden_size: 2048, initializer_range: 0.02, intermediate_size: 8192, max_position_embeddings: 131072, mlp_bias: false, model_type: 'llama', num_attention_heads: 32,
+    num_hidden_layers: 16, num_key_value_heads: 8, pretraining_tp: 1, rms_norm_eps: 1e-5,
+    rope_scaling: { factor: 32, high_freq_factor: 4, low_freq_factor: 1, original_max_position_embeddings: 8192, rope_type: 'llama3' }, rope_theta: 500000,
+    tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.45.0.dev0', use_cache: true, vocab_size: 128256,
+  },
+  'Qwen/Qwen2.5-0.5B': {
+    architectures: ['Qwen2ForCausalLM'], attention_dropout: 0, bos_token_id: 151643, eos_token_id: 151643, hidden_act: 'silu', hidden_size: 896, initializer_range: 0.02,
+    intermediate_size: 4864, max_position_embeddings: 32768, max_window_layers: 24, model_type: 'qwen2', num_attention_heads: 14, num_hidden_layers: 24, num_key_value_heads: 2,
+    rms_norm_eps: 1e-6, rope_theta: 1000000, sliding_window: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.40.1', use_cache: true,
+    use_sliding_window: false, vocab_size: 151936, use_mrope: false,
+  },
+  'google/gemma-2-2b': {
+    architectures: ['Gemma2ForCausalLM'], attention_bias: false, attention_dropout: 0, attn_logit_softcapping: 50, bos_token_id: 2, cache_implementation: 'hybrid', eos_token_id: 1,
+    final_logit_softcapping: 30, head_dim: 256, hidden_act: 'gelu_pytorch_tanh', hidden_activation: 'gelu_pytorch_tanh', hidden_size: 2304, initializer_range: 0.02,
+    intermediate_size: 9216, max_position_embeddings: 8192, model_type: 'gemma2', num_attention_heads: 8, num_hidden_layers: 26, num_key_value_heads: 4, pad_token_id: 0,
+    query_pre_attn_scalar: 256, rms_norm_eps: 1e-6, rope_theta: 10000, sliding_window: 4096, torch_dtype: 'float32', transformers_version: '4.42.4', use_cache: true, vocab_size: 256000,
+  },
+  'google/gemma-3-1b-pt': {
+    architectures: ['Gemma3ForCausalLM'], attention_bias: false, attention_dropout: 0, attn_logit_softcapping: null, bos_token_id: 2, cache_implementation: 'hybrid', eos_token_id: 1,
+    final_logit_softcapping: null, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh', hidden_size: 1152, initializer_range: 0.02, intermediate_size: 6912,
+    max_position_embeddings: 32768, model_type: 'gemma3_text', num_attention_heads: 4, num_hidden_layers: 26, num_key_value_heads: 1, pad_token_id: 0, query_pre_attn_scalar: 256,
+    rms_norm_eps: 1e-6, rope_local_base_freq: 10000, rope_scaling: null, rope_theta: 1000000, sliding_window: 512, sliding_window_pattern: 6, torch_dtype: 'bfloat16',
+    transformers_version: '4.50.0.dev0', use_cache: true, vocab_size: 262144,
+  },
+  'microsoft/Phi-3-mini-4k-instruct': {
+    architectures: ['Phi3ForCausalLM'], attention_bias: false, attention_dropout: 0, auto_map: {}, bos_token_id: 1, embd_pdrop: 0, eos_token_id: 32000, hidden_act: 'silu',
+    hidden_size: 3072, initializer_range: 0.02, intermediate_size: 8192, max_position_embeddings: 4096, model_type: 'phi3', num_attention_heads: 32, num_hidden_layers: 32,
+    num_key_value_heads: 32, original_max_position_embeddings: 4096, pad_token_id: 32000, resid_pdrop: 0, rms_norm_eps: 1e-5, rope_scaling: null, rope_theta: 10000,
+    sliding_window: 2047, tie_word_embeddings: false, torch_dtype: 'bfloat16', transformers_version: '4.40.2', use_cache: true, vocab_size: 32064,
+  },
+  'bigcode/starcoder2-3b': {
+    architectures: ['Starcoder2ForCausalLM'], attention_dropout: 0.1, residual_dropout: 0.1, embedding_dropout: 0.1, bos_token_id: 0, eos_token_id: 0, hidden_act: 'gelu_pytorch_tanh',
+    hidden_size: 3072, initializer_range: 0.018042, intermediate_size: 12288, max_position_embeddings: 16384, mlp_type: 'default', model_type: 'starcoder2', norm_epsilon: 1e-5,
+    norm_type: 'layer_norm', num_attention_heads: 24, num_hidden_layers: 30, num_key_value_heads: 2, rope_theta: 999999.4420358813, sliding_window: 4096,
+    transformers_version: '4.37.0.dev0', use_bias: true, use_cache: true, vocab_size: 49152,
+  },
+};
+
+test('configs of public checkpoints, as the hub serves them, are read', () => {
+  for (const [name, raw] of Object.entries(HUB_CONFIGS)) {
+    const cfg = familyFor(raw.model_type).parseConfig(raw);
+    assert.equal(cfg.rope.length, cfg.nLayers, name);
+  }
+  const gemma3 = familyFor('gemma3_text').parseConfig(HUB_CONFIGS['google/gemma-3-1b-pt']);
+  assert.deepEqual(gemma3.attnWindow.slice(0, 6), [512, 512, 512, 512, 512, 0], 'every sixth Gemma 3 layer is global');
+  const phi3 = familyFor('phi3').parseConfig(HUB_CONFIGS['microsoft/Phi-3-mini-4k-instruct']);
+  assert.ok(phi3.attnWindow.every((w) => w === 2047), 'Phi-3 slides in every layer');
+  const qwen = familyFor('qwen2').parseConfig(HUB_CONFIGS['Qwen/Qwen2.5-0.5B']);
+  assert.ok(qwen.attnWindow.every((w) => w === 0), 'use_sliding_window: false');
+});

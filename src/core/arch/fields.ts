@@ -16,10 +16,12 @@ export const HARMLESS_FIELDS: readonly string[] = [
   'bos_token_id', 'eos_token_id', 'pad_token_id', 'sep_token_id', 'decoder_start_token_id',
   // training only: dropout is off at inference, initialisers only matter before training
   'attention_dropout', 'attn_pdrop', 'embd_pdrop', 'resid_pdrop', 'dropout', 'hidden_dropout', 'embed_dropout', 'resid_dropout',
-  'embedding_dropout', 'residual_dropout', 'classifier_dropout', 'layerdrop', 'initializer_range', 'init_std', 'initializer_factor',
+  'embedding_dropout', 'residual_dropout', 'classifier_dropout', 'attention_probs_dropout_prob', 'hidden_dropout_prob', 'layerdrop', 'initializer_range', 'init_std', 'initializer_factor',
   'summary_type', 'summary_use_proj', 'summary_activation', 'summary_proj_to_labels', 'summary_first_dropout', 'router_aux_loss_coef',
   // generation and caching
-  'use_cache', 'max_length', 'do_sample', 'is_decoder', 'chunk_size_feed_forward',
+  'use_cache', 'cache_implementation', 'max_length', 'do_sample', 'is_decoder', 'chunk_size_feed_forward', 'gradient_checkpointing',
+  // GPT-BigCode's custom inference-runner settings (batching and KV-cache preallocation)
+  'inference_runner', 'max_batch_size', 'max_sequence_length', 'pad_key_length', 'pre_allocate_kv_cache', 'validate_runner_input',
   // numerics FFN Lens always has: everything is computed in fp32
   'attention_softmax_in_fp32', 'scale_attention_softmax_in_fp32', 'reorder_and_upcast_attn',
   // tensor-parallel slicing of the same matrices (pretraining_tp): the same product

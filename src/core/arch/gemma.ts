@@ -66,7 +66,8 @@ export const gemma: ArchFamily = {
   modelTypes: ['gemma', 'gemma2', 'gemma3_text'],
   fields: {
     gemma: [...LLAMA_FIELDS, 'hidden_activation', 'use_bidirectional_attention'],
-    gemma2: [...LLAMA_FIELDS, ...GEMMA2_FIELDS],
+    // sliding_window_size: an older duplicate of sliding_window that transformers does not read
+    gemma2: [...LLAMA_FIELDS, ...GEMMA2_FIELDS, 'sliding_window_size'],
     gemma3_text: [...LLAMA_FIELDS, ...GEMMA2_FIELDS, '_sliding_window_pattern', 'sliding_window_pattern', 'rope_local_base_freq'],
   },
   parseConfig,

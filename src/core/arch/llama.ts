@@ -5,7 +5,7 @@
  * sliding windows per layer where the config sets them (Mistral, Qwen).
  */
 import type { WeightStore } from '../load/weights';
-import { activation, attnWindows, preview, bool, count, headSize, layerTypes, LIMITS, modelConfig, num, rotary, type RawConfig, type RotaryOptions } from './config';
+import { activation, attnWindows, isOff, preview, refuseUnless, bool, count, headSize, layerTypes, LIMITS, modelConfig, num, rotary, type RawConfig, type RotaryOptions } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig, Norm } from './types';
 
@@ -112,12 +112,13 @@ export const llama: ArchFamily = {
   fields: {
     llama: LLAMA_FIELDS,
     mistral: [...LLAMA_FIELDS, 'sliding_window'],
-    qwen2: [...LLAMA_FIELDS, ...SLIDING_FIELDS],
+    qwen2: [...LLAMA_FIELDS, ...SLIDING_FIELDS, 'use_mrope'],
     qwen3: [...LLAMA_FIELDS, ...SLIDING_FIELDS],
     smollm3: [...LLAMA_FIELDS, ...SLIDING_FIELDS, 'no_rope_layers', 'no_rope_layer_interval'],
   },
   parseConfig: (raw) => {
     const modelType = String(raw.model_type);
+    refuseUnless(raw, 'use_mrope', isOff, 'multimodal rotary embeddings belong to Qwen2-VL');
     const rope = modelType === 'smollm3' ? smolRope(raw, num(raw, ['num_hidden_layers'])) : {};
     const cfg = parseLlamaConfig(raw, 'llama', rope);
     return modelType === 'qwen3' ? { ...cfg, qkNorm: 'head' } : cfg;
