@@ -55,6 +55,7 @@ test('sizes must be bounded whole numbers and heads must divide the width', () =
   for (const bad of [1e9, 0, -2, 2.5, '2', null]) {
     assert.throws(() => familyFor('gpt2').parseConfig({ ...raw, n_layer: bad }), /"n_layer"|missing number "n_layer"/, `n_layer ${String(bad)}`);
   }
+  assert.throws(() => familyFor('gpt2').parseConfig({ ...raw, n_inner: '256' }), /"n_inner" must be a number/, 'a value given is checked, not replaced by the default');
   assert.throws(() => familyFor('gpt2').parseConfig({ ...raw, n_head: 5 }), /5 attention heads do not divide the width 64/);
   assert.throws(() => familyFor('gpt2').parseConfig({ ...raw, vocab_size: 2 ** 40 }), /"vocab_size" must be a whole number from 1 to/);
   assert.throws(() => familyFor('llama').parseConfig({ model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 3, intermediate_size: 8, vocab_size: 8, max_position_embeddings: 8 }), /3 key\/value heads do not divide 4/);

@@ -19,12 +19,15 @@ export function preview(v: unknown): string {
 
 /** The first of `keys` present in `raw` as a number; `fallback` when none is. */
 export function num(raw: RawConfig, keys: string[], fallback?: number): number {
-  for (const k of keys) {
-    const v = raw[k];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  const key = keys.find((k) => raw[k] !== undefined && raw[k] !== null);
+  if (key === undefined) {
+    if (fallback !== undefined) return fallback;
+    throw new Error(`config.json: missing number "${keys[0]}"${keys.length > 1 ? ` (or ${keys.slice(1).join(', ')})` : ''}`);
   }
-  if (fallback !== undefined) return fallback;
-  throw new Error(`config.json: missing number "${keys[0]}"${keys.length > 1 ? ` (or ${keys.slice(1).join(', ')})` : ''}`);
+  // the value given is checked, never replaced by the fallback
+  const v = raw[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config.json: "${key}" must be a number (got ${preview(v)})`);
+  return v;
 }
 
 /**
@@ -42,10 +45,10 @@ export const LIMITS = {
 
 /** The first of `keys` present as a whole number in 1..max; a clear error otherwise. */
 export function count(raw: RawConfig, keys: string[], max: number, fallback?: number): number {
-  const key = keys.find((k) => raw[k] !== undefined && raw[k] !== null);
-  if (key === undefined && fallback !== undefined) return fallback;
   const v = num(raw, keys, fallback);
-  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new Error(`config.json: "${key ?? keys[0]}" must be a whole number from 1 to ${max} (got ${preview(raw[key ?? keys[0]])})`);
+  const key = keys.find((k) => raw[k] !== undefined && raw[k] !== null);
+  if (key === undefined) return v;
+  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new Error(`config.json: "${key}" must be a whole number from 1 to ${max} (got ${preview(v)})`);
   return v;
 }
 
