@@ -82,6 +82,11 @@ for (const arch of ARCHS) {
       }
       t.diagnostic(`worst: ${worst.diff.toExponential(2)} at ${worst.name}`);
       await checkBranchHooks(model, ref.getInt64('long.input_ids').map(Number));
+      // a batch sees the same masks and rotary tables as a single sequence
+      const long = ref.getInt64('long.input_ids').map(Number);
+      const batch = (await model.run([long, long], ['final_norm'])).get('final_norm')!.data;
+      const half = batch.length / 2;
+      assert.ok(maxAbsDiff(batch.subarray(half), ref.get('long.final_norm').data, long.length) <= TOLERANCE, `${arch}: the second row of a batch`);
     } finally {
       await model.dispose();
     }

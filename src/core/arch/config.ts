@@ -2,22 +2,13 @@
  * Reading Hugging Face config.json values the way transformers 5.x writes them, with
  * errors that name the missing key instead of NaNs deep in the graph.
  */
+import { preview, type RawConfig } from './raw';
 import { ropeSpec } from './rope';
 import type { Activation, ModelConfig, RopeSpec } from './types';
 
-export type RawConfig = Record<string, unknown>;
+export { preview, type RawConfig };
 
-/** A config value for an error message: short, and safe on hostile nesting. */
-export function preview(v: unknown): string {
-  try {
-    const text = JSON.stringify(v) ?? String(v);
-    return text.length > 80 ? `${text.slice(0, 77)}…` : text;
-  } catch {
-    return '(too deeply nested to show)';
-  }
-}
-
-/** The first of `keys` present in `raw` as a number; `fallback` when none is. */
+/** The first of `keys` present in `raw`, which must be a number; `fallback` when none is present. */
 export function num(raw: RawConfig, keys: string[], fallback?: number): number {
   const key = keys.find((k) => raw[k] !== undefined && raw[k] !== null);
   if (key === undefined) {

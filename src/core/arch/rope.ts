@@ -5,7 +5,7 @@
  * where a config keys them so (Gemma 3). Every step rounds to fp32 where torch does, so
  * the angles, and hence the outputs, match to the last bit or two.
  */
-import { preview, type RawConfig } from './config';
+import { preview, type RawConfig } from './raw';
 import type { RopeSpec } from './types';
 
 const f = Math.fround;
