@@ -58,3 +58,13 @@ test('YaRN keeps high frequencies, interpolates low ones and scales by 0.1·ln(f
   const linear = ropeSpec({ ...settings, params: { rope_type: 'linear', rope_theta: 10000, factor: 4 } });
   assert.deepEqual(Array.from(linear.invFreq), Array.from(base.invFreq).map((v) => Math.fround(v / 4)));
 });
+
+test('LongRoPE attention factor: sqrt(1 + ln(factor) / ln(original context)), the factor defaulting to the ratio of the contexts', () => {
+  const params = { rope_type: 'longrope', rope_theta: 10000, short_factor: [1, 1, 1, 1], long_factor: [2, 2, 2, 2] };
+  const spec = ropeSpec({ dim: 8, interleaved: false, contextSize: 128, originalContext: 16, params });
+  assert.ok(Math.abs(spec.attentionFactor - Math.sqrt(1 + Math.log(8) / Math.log(16))) < 1e-12);
+  assert.equal(spec.long?.longAfter, 16);
+  const explicit = ropeSpec({ dim: 8, interleaved: false, contextSize: 128, originalContext: 16, params: { ...params, factor: 4 } });
+  assert.ok(Math.abs(explicit.attentionFactor - Math.sqrt(1 + Math.log(4) / Math.log(16))) < 1e-12, 'an explicit factor wins');
+  assert.throws(() => ropeSpec({ dim: 8, interleaved: false, contextSize: 128, params: { ...params, long_factor: [1, 2] } }), /long_factor must list 4 positive numbers/);
+});

@@ -108,7 +108,7 @@ function yarn(theta: number, dim: number, p: RawConfig, contextSize: number): { 
 }
 
 function longrope(theta: number, dim: number, p: RawConfig, s: RopeSettings): RopeSpec['long'] & { short: Float32Array } {
-  const original = number(p, 'original_max_position_embeddings', s.originalContext);
+  const original = positiveNumber(p, 'original_max_position_embeddings', s.originalContext ?? s.contextSize);
   const factors = (key: string): number[] => {
     const v = p[key];
     if (!Array.isArray(v) || v.length !== dim / 2 || !v.every((x) => typeof x === 'number' && x > 0)) {
@@ -116,8 +116,8 @@ function longrope(theta: number, dim: number, p: RawConfig, s: RopeSettings): Ro
     }
     return v;
   };
-  // transformers derives the factor from the two context sizes when it knows both
-  const factor = s.originalContext !== undefined || p.original_max_position_embeddings !== undefined ? s.contextSize / original : number(p, 'factor', 1);
+  // without a factor, transformers takes the ratio of the two context sizes (Phi-3's 128k configs)
+  const factor = p.factor === undefined || p.factor === null ? s.contextSize / original : positiveNumber(p, 'factor');
   const attentionFactor =
     p.attention_factor !== undefined && p.attention_factor !== null ? number(p, 'attention_factor') : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
   const scaled = (ext: number[]) => Float32Array.from({ length: dim / 2 }, (_, i) => f(1 / f(f(ext[i]) * f(f(theta) ** f((2 * i) / dim)))));
