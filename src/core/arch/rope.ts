@@ -72,9 +72,10 @@ function yarnMscale(scale: number, mscale = 1): number {
   return scale <= 1 ? 1 : 0.1 * mscale * Math.log(scale) + 1;
 }
 
-function yarn(theta: number, dim: number, p: RawConfig, contextSize: number): { invFreq: Float32Array; attentionFactor: number } {
-  const factor = positiveNumber(p, 'factor');
-  const original = positiveNumber(p, 'original_max_position_embeddings', contextSize);
+function yarn(theta: number, dim: number, p: RawConfig, s: RopeSettings): { invFreq: Float32Array; attentionFactor: number } {
+  const original = positiveNumber(p, 'original_max_position_embeddings', s.originalContext ?? s.contextSize);
+  // without a factor, transformers takes the ratio of the two context sizes (DeepSeek-V3's configs)
+  const factor = p.factor === undefined || p.factor === null ? s.contextSize / original : positiveNumber(p, 'factor');
   const mscale = p.mscale as number | undefined;
   const mscaleAllDim = p.mscale_all_dim as number | undefined;
   const attentionFactor =
@@ -147,7 +148,7 @@ export function ropeSpec(s: RopeSettings): RopeSpec {
     case 'llama3':
       return { ...base, invFreq: llama3(defaultInvFreq(theta, s.dim), p) };
     case 'yarn':
-      return { ...base, ...yarn(theta, s.dim, p, s.originalContext ?? s.contextSize) };
+      return { ...base, ...yarn(theta, s.dim, p, s) };
     case 'longrope': {
       const { short, ...long } = longrope(theta, s.dim, p, s);
       return { ...base, invFreq: short, attentionFactor: long.attentionFactor, long };
