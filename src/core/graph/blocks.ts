@@ -77,7 +77,7 @@ export function attention(g: GraphBuilder, cfg: ModelConfig, layer: number, x: s
   const window = cfg.attnWindow[layer];
   // onnxruntime 1.30 (CPU) soft-caps the scores before masking them, as Gemma 2 does; the
   // gemma2 conformance set, with a sliding and a full layer, checks that it stays so
-  const attrs = { q_num_heads: cfg.nHeads, kv_num_heads: cfg.nKvHeads, scale: { float: cfg.attnScale[layer] }, ...(cfg.attnSoftcap && { softcap: { float: cfg.attnSoftcap } }) };
+  const attrs = { q_num_heads: cfg.nHeads, kv_num_heads: cfg.nKvHeads, scale: { float: cfg.attnScale[layer] }, ...(cfg.attnSoftcap ? { softcap: { float: cfg.attnSoftcap } } : {}) };
   const z = window ? g.op('Attention', [q, k, v, shared.attentionMask(window)], attrs) : g.op('Attention', [q, k, v], { ...attrs, is_causal: 1 });
   return linear(g, z, w.o, `${p}.o`);
 }
