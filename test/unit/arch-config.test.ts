@@ -162,3 +162,14 @@ test('configs of public checkpoints, as the hub serves them, are read', () => {
   const qwen = familyFor('qwen2').parseConfig(HUB_CONFIGS['Qwen/Qwen2.5-0.5B']);
   assert.ok(qwen.attnWindow.every((w) => w === 0), 'use_sliding_window: false');
 });
+
+test("a field a config omits means what transformers' config class defaults it to", () => {
+  const llamaLike = { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128, vocab_size: 512, max_position_embeddings: 8192 };
+  assert.deepEqual(familyFor('mistral').parseConfig({ ...llamaLike, model_type: 'mistral' }).attnWindow, [4096, 4096], 'Mistral slides over 4096 by default');
+  assert.deepEqual(familyFor('mistral').parseConfig({ ...llamaLike, model_type: 'mistral', sliding_window: null }).attnWindow, [0, 0], 'an explicit null turns it off');
+  const gemma2 = familyFor('gemma2').parseConfig({ ...llamaLike, model_type: 'gemma2' });
+  assert.deepEqual([gemma2.attnSoftcap, gemma2.finalSoftcap, gemma2.attnScale[0]], [50, 30, 1 / 16]);
+  assert.equal(familyFor('olmo2').parseConfig({ ...llamaLike, model_type: 'olmo2' }).normEps, 1e-5);
+  const neox = familyFor('gpt_neox').parseConfig({ ...llamaLike, model_type: 'gpt_neox' });
+  assert.equal(neox.rope[0]!.dim, 4, 'GPT-NeoX rotates a quarter of each 16-wide head');
+});

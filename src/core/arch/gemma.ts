@@ -50,7 +50,7 @@ function parseConfig(original: RawConfig): ModelConfig {
     embedScale: Math.fround(Math.sqrt(cfg.dModel)),
   };
   if (!later) return base;
-  const scalar = num(raw, ['query_pre_attn_scalar'], cfg.headDim);
+  const scalar = num(raw, ['query_pre_attn_scalar']);
   if (!(scalar > 0)) throw new Error(`config.json: query_pre_attn_scalar must be positive (got ${scalar})`);
   return {
     ...base,
@@ -64,6 +64,10 @@ function parseConfig(original: RawConfig): ModelConfig {
 export const gemma: ArchFamily = {
   name: 'gemma',
   modelTypes: ['gemma', 'gemma2', 'gemma3_text'],
+  defaults: {
+    gemma2: { attn_logit_softcapping: 50, final_logit_softcapping: 30, query_pre_attn_scalar: 256, sliding_window: 4096 },
+    gemma3_text: { query_pre_attn_scalar: 256, sliding_window: 4096 },
+  },
   fields: {
     gemma: [...LLAMA_FIELDS, 'hidden_activation', 'use_bidirectional_attention'],
     // sliding_window_size: an older duplicate of sliding_window that transformers does not read

@@ -67,6 +67,7 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
 export const gptNeo: ArchFamily = {
   name: 'gpt_neo',
   modelTypes: ['gpt_neo'],
+  defaults: { gpt_neo: { window_size: 256 } },
   fields: { gpt_neo: ['hidden_size', 'num_layers', 'num_heads', 'intermediate_size', 'max_position_embeddings', 'layer_norm_epsilon', 'activation_function', 'attention_types', 'attention_layers', 'window_size'] },
   parseConfig,
   convert,

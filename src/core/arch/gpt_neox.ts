@@ -24,7 +24,8 @@ function parseConfig(raw: RawConfig): ModelConfig {
     normEps: num(raw, ['layer_norm_eps'], 1e-5),
     act: activation(raw.hidden_act ?? 'gelu'),
     parallel: bool(raw, 'use_parallel_residual', true),
-    ...rotary(raw, headSize({}, dModel, nHeads), nLayers),
+    // transformers' GPT-NeoX rotates a quarter of each head unless told otherwise
+    ...rotary(raw, headSize({}, dModel, nHeads), nLayers, { defaultFactor: 0.25 }),
   });
 }
 

@@ -56,6 +56,7 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
 export const gptj: ArchFamily = {
   name: 'gptj',
   modelTypes: ['gptj'],
+  defaults: { gptj: { rotary_dim: 64 } },
   fields: { gptj: ['n_embd', 'n_head', 'n_layer', 'n_inner', 'n_positions', 'layer_norm_epsilon', 'activation_function', 'rotary_dim'] },
   parseConfig,
   convert,

@@ -109,6 +109,7 @@ export const SLIDING_FIELDS = ['layer_types', 'sliding_window', 'use_sliding_win
 export const llama: ArchFamily = {
   name: 'llama',
   modelTypes: ['llama', 'mistral', 'qwen2', 'qwen3', 'smollm3'],
+  defaults: { mistral: { sliding_window: 4096 } },
   fields: {
     llama: LLAMA_FIELDS,
     mistral: [...LLAMA_FIELDS, 'sliding_window'],

@@ -6,6 +6,7 @@ import type { ArchFamily } from './types';
 export const phi3: ArchFamily = {
   name: 'phi3',
   modelTypes: ['phi3'],
+  defaults: { phi3: { rms_norm_eps: 1e-5 } },
   fields: { phi3: [...LLAMA_FIELDS, 'partial_rotary_factor', 'original_max_position_embeddings', 'sliding_window'] },
   parseConfig: (raw) => parseLlamaConfig(raw, 'phi3'),
   convert: (cfg, raw, w) => {

@@ -49,7 +49,7 @@ function checked(f: ArchFamily): ArchFamily {
     ...f,
     parseConfig: (raw) => {
       checkFields(raw, f.fields[String(raw.model_type)] ?? []);
-      return f.parseConfig(raw);
+      return f.parseConfig({ ...f.defaults?.[String(raw.model_type)], ...raw });
     },
     convert: (cfg, raw, w) => {
       const tracked = trackWeights(w);

@@ -118,6 +118,11 @@ export interface ArchFamily {
   modelTypes: string[];
   /** config.json fields this family's reader implements, per model_type (see fields.ts). */
   fields: Record<string, readonly string[]>;
+  /**
+   * transformers' config-class defaults that change the forward pass, per model_type: what a
+   * config.json that omits the field means (Mistral without sliding_window slides over 4096).
+   */
+  defaults?: Record<string, Record<string, unknown>>;
   parseConfig(raw: Record<string, unknown>): ModelConfig;
   convert(config: ModelConfig, raw: Record<string, unknown>, weights: WeightStore): CanonicalModel;
 }
