@@ -128,20 +128,23 @@ export class VsCodeSession {
     return input;
   }
 
-  /** Opens a workspace file through Quick Open in the first editor group and waits for its editor. */
-  async openFile(name: string): Promise<void> {
+  /**
+   * Opens a workspace file through Quick Open in the first editor group and waits for its editor
+   * (`ready`: what shows it is open; a notebook's is its cells' editors).
+   */
+  async openFile(name: string, ready?: string): Promise<void> {
     await this.runCommand('View: Focus First Editor Group');
-    await this.openFileHere(name);
+    await this.openFileHere(name, ready);
   }
 
   /** Opens a workspace file through Quick Open in the active editor group. */
-  async openFileHere(name: string): Promise<void> {
+  async openFileHere(name: string, ready = '.editor-instance .monaco-editor .view-lines'): Promise<void> {
     const input = await this.quickInput(name);
     const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: name }) }).first();
     await row.click();
     await input.waitFor({ state: 'hidden' });
     await this.page.locator(`.tab.active[aria-label^="${name}"], .tab.active:has-text("${name}")`).first().waitFor();
-    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
+    await this.page.locator(ready).first().waitFor();
   }
 
   /**
