@@ -39,9 +39,10 @@ export interface SessionOptions extends CodeServerOptions {
  * lines. Kept as source text because tsx's transform would add helpers (__name) to a function
  * that page.evaluate then cannot find. Monaco may split a line into several spans and render
  * spaces as U+00A0, so it searches each line's joined text and maps the match back to nodes.
+ * Notebook cells' editors are searched too (they are not inside an .editor-instance).
  */
 const FIND_TEXT_BOX = `function (needle) {
-  const lines = document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line');
+  const lines = document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line, .notebook-editor .cell-editor-container .view-lines .view-line');
   for (const line of Array.from(lines)) {
     const nodes = [];
     const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
@@ -134,7 +135,11 @@ export class VsCodeSession {
    */
   async openFile(name: string, ready?: string): Promise<void> {
     await this.runCommand('View: Focus First Editor Group');
-    await this.openFileHere(name, ready);
+    // Quick Open's file list can lag behind a fresh window on a busy machine: one more try
+    await this.openFileHere(name, ready).catch(async () => {
+      await this.page.keyboard.press('Escape');
+      await this.openFileHere(name, ready);
+    });
   }
 
   /** Opens a workspace file through Quick Open in the active editor group. */
