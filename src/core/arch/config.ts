@@ -120,7 +120,18 @@ export function modelConfig(raw: RawConfig, c: ConfigCore): ModelConfig {
     bosId: optionalId(raw, 'bos_token_id'),
     eosId: optionalId(raw, 'eos_token_id'),
     ...c,
+    contextSize: readableContext(c),
   };
+}
+
+/**
+ * The longest input the model reads: max_position_embeddings, except that dynamic NTK rope
+ * exists to read past it (transformers sets no limit); we allow the factor's stretch of it,
+ * factor × max_position_embeddings, the extension the factor is chosen for.
+ */
+function readableContext(c: ConfigCore): number {
+  const stretch = Math.max(1, ...(c.rope ?? []).map((r) => r?.dynamic?.factor ?? 1));
+  return Math.min(LIMITS.context, Math.floor(c.contextSize * stretch));
 }
 
 /** A layer's attention kind, from layer_types (transformers 5) or GPT-Neo's attention_layers. */
