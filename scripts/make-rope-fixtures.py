@@ -45,10 +45,12 @@ FIXTURES = {
     "llama_dynamic": ("llama", dict(max_position_embeddings=32, rope_parameters=dict(rope_type="dynamic", factor=2.0, rope_theta=10000.0))),
     # YaRN with every optional field left to transformers' defaults
     "llama_yarn": ("llama", dict(max_position_embeddings=128, rope_parameters=dict(rope_type="yarn", factor=4.0, original_max_position_embeddings=32, rope_theta=10000.0))),
-    # YaRN with every optional field given (attention_factor wins over the mscale formula; no truncation)
-    "llama_yarn_explicit": ("llama", dict(max_position_embeddings=128, rope_parameters=dict(
-        rope_type="yarn", factor=4.0, original_max_position_embeddings=32, rope_theta=10000.0,
-        attention_factor=1.3, beta_fast=8.0, beta_slow=2.0, truncate=False))),
+    # YaRN with every optional field given (attention_factor wins over the mscale formula; no
+    # truncation). The longer original context puts the ramp between the betas, 1.4 and 2.0
+    # (truncated: 1 and 3), across rotary pairs 1-3, so beta_fast, beta_slow and truncate all matter.
+    "llama_yarn_explicit": ("llama", dict(max_position_embeddings=512, rope_parameters=dict(
+        rope_type="yarn", factor=4.0, original_max_position_embeddings=128, rope_theta=10000.0,
+        attention_factor=1.3, beta_fast=4.0, beta_slow=2.0, truncate=False))),
     # DeepSeek-style YaRN: the attention factor from mscale / mscale_all_dim; Qwen2's q/k/v biases
     "qwen2_yarn": ("qwen2", dict(max_position_embeddings=256, rope_parameters=dict(
         rope_type="yarn", factor=8.0, original_max_position_embeddings=32, rope_theta=10000.0, mscale=0.707, mscale_all_dim=1.0))),
