@@ -176,11 +176,21 @@ export interface RotaryOptions {
 }
 
 /**
+ * The rope parameters object: transformers' convert_rope_params_to_dict takes a legacy
+ * rope_scaling (unless null or empty) over rope_parameters.
+ */
+export function ropeParameters(raw: RawConfig): RawConfig {
+  const legacy = raw.rope_scaling;
+  const chosen = legacy !== undefined && legacy !== null && !(typeof legacy === 'object' && Object.keys(legacy).length === 0) ? legacy : raw.rope_parameters;
+  return (chosen ?? {}) as RawConfig;
+}
+
+/**
  * Rotary settings per layer, from rope_parameters (transformers ≥ 5, possibly keyed by
  * layer type as Gemma 3 writes them) or the older rope_theta / rope_scaling keys.
  */
 export function rotary(raw: RawConfig, headDim: number, nLayers: number, o: RotaryOptions = {}): Pick<ModelConfig, 'positions' | 'rope'> {
-  const params = (raw.rope_parameters ?? raw.rope_scaling ?? {}) as RawConfig;
+  const params = ropeParameters(raw);
   if (typeof params !== 'object' || Array.isArray(params)) throw new Error('config.json: rope_parameters must be an object');
   const byType = Object.keys(params).some((k) => k === 'full_attention' || k === 'sliding_attention');
   const specs = new Map<string, RopeSpec>();
