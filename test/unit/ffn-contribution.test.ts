@@ -13,7 +13,7 @@ import { sharedOrSkip, tempDir } from '../support';
 
 const IDS = Array.from({ length: 40 }, (_, i) => (i * 149 + 7) % 512);
 
-/** Top-1 lens token (final norm, then E) of every position of `kind` in every layer: [layer][position]. */
+/** Top-1 lens token (final norm, then E) of each row of every layer's [T, d] rows: [layer][position]. */
 async function lensTops(model: Model, rows: (l: number) => Float32Array): Promise<number[][]> {
   const projector = await VocabProjector.for(model);
   const d = model.config.dModel;
