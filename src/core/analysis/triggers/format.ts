@@ -80,7 +80,7 @@ export function canonicalInfo(i: TriggerIndexInfo): TriggerIndexInfo {
     format: INDEX_FORMAT,
     version: INDEX_VERSION,
     model: { name: m.name, hash: m.hash, source: m.source, nLayers: m.nLayers, dFf: m.dFf, vocabSize: m.vocabSize, contextSize: m.contextSize },
-    corpus: i.corpus.map((f) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes, firstParagraph: f.firstParagraph, paragraphs: f.paragraphs })),
+    corpus: i.corpus.map((f) => ({ path: f.path, format: f.format, field: f.field, sha256: f.sha256, bytes: f.bytes, firstParagraph: f.firstParagraph, paragraphs: f.paragraphs, skipped: f.skipped })),
     corpusParagraphs: i.corpusParagraphs,
     settings: { window: s.window, top: s.top, shard: s.shard ? { index: s.shard.index, count: s.shard.count } : null },
     totals: { paragraphs: i.totals.paragraphs, windows: i.totals.windows, tokens: i.totals.tokens, candidates: i.totals.candidates },
