@@ -93,8 +93,15 @@ function statusWriter(out: string, shard: { index: number; count: number } | und
   };
 }
 
+/** `--sbatch-args "--partition=gpu"`: its value starts with a dash, which parseArgs takes for an option. */
+function joinSbatchArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) out.push(argv[i] === '--sbatch-args' && i + 1 < argv.length ? `--sbatch-args=${argv[++i]}` : argv[i]);
+  return out;
+}
+
 export async function run(argv: string[], io: Io = processIo): Promise<void> {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parse(joinSbatchArgs(argv), {
     ...modelOptions,
     corpus: { type: 'string', short: 'c', multiple: true },
     out: { type: 'string', short: 'o' },
@@ -118,7 +125,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const quiet = Boolean(values.quiet);
   const textField = values['text-field'] as string | undefined;
   if (textField === '') throw new UsageError('--text-field needs a field name');
-  const checkpointSeconds = values['checkpoint-seconds'] === undefined ? undefined : intOption(values, 'checkpoint-seconds', 60);
+  const checkpointSeconds = values['checkpoint-seconds'] === undefined ? undefined : intOption(values, 'checkpoint-seconds', 60, 0);
   if (values.slurm !== undefined) {
     const tasks = intOption(values, 'slurm', 1, 2);
     if (shard || values.resume) throw new UsageError('--slurm makes its own shards and resumes them itself; leave out --shard and --resume');
@@ -157,7 +164,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
         resume: Boolean(values.resume),
         signal: controller.signal,
         onCorpus: (c) => {
-          if (!quiet && (c.files.length > 1 || c.files[0].format !== 'text' || c.skipped || c.ignored.length)) io.err(corpusReport(c));
+          // skipped records and left-out files are warnings: shown even with -q
+          if (c.skipped || c.ignored.length || (!quiet && (c.files.length > 1 || c.files[0].format !== 'text'))) io.err(corpusReport(c));
         },
         onProgress: (p) => {
           last = p;
