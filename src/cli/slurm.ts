@@ -121,7 +121,8 @@ export interface Submitted {
   /** Shard numbers submitted (the unfinished ones). */
   tasks: number[];
   arrayJob?: string;
-  mergeJob: string;
+  /** Absent when everything was already done. */
+  mergeJob?: string;
   /** Stale merge jobs of an earlier submission that were cancelled. */
   cancelled: string[];
 }
@@ -152,6 +153,10 @@ export function submitSlurm(plan: SlurmPlan, io: Io): Submitted {
     .map((d, i) => ({ d, i }))
     .filter(({ d }) => !fs.existsSync(indexFile(d)))
     .map(({ i }) => i);
+  if (pending.length === 0 && fs.existsSync(indexFile(out))) {
+    io.out(`all ${n} shards and the merged index ${out} are done; nothing to submit\n`);
+    return { tasks: [], cancelled };
+  }
   const resuming = pending.filter((i) => fs.existsSync(checkpointFile(shardDir(out, i, n))));
   let arrayJob: string | undefined;
   if (pending.length) arrayJob = parsableId(slurm('sbatch', ['--parsable', `--array=${arraySpec(pending)}`, indexScriptFile(out)]));

@@ -145,6 +145,18 @@ test('index --slurm writes editable scripts, submits an array and an afterok mer
     assert.ok(calls.includes('scancel 88'), 'the stale merge job is cancelled');
     assert.match(calls.find((c) => c.startsWith('sbatch --parsable --array'))!, /--array=1 /);
     assert.match(again.stdout, /shards 1 of 3 \(2 already done\)/);
+
+    // everything done and merged: a rerun submits nothing
+    const model = await loadModel(planted.dir, { noCache: true });
+    await buildTriggerIndex(model, { ...opts, out: shardDir(out, 1, 3), shard: { index: 1, count: 3 } });
+    await model.dispose();
+    await mergeTriggerIndexes([0, 1, 2].map((i) => shardDir(out, i, 3)), out);
+    fs.writeFileSync(slurm.log, '');
+    fs.writeFileSync(slurm.queue, '');
+    const done = await runCli(...args);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /all 3 shards and the merged index .* are done; nothing to submit/);
+    assert.ok(!fs.readFileSync(slurm.log, 'utf8').includes('sbatch'));
   } finally {
     process.env.PATH = oldPath;
   }

@@ -1,7 +1,7 @@
 /** `ffn-lens index`: build a trigger-example index of a corpus, with progress, Ctrl-C checkpoints and shards. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildTriggerIndex, TriggerIndexAborted, writeRunStatus, type IndexProgress, type ScannedCorpus } from '../../core';
+import { buildTriggerIndex, statusFile, TriggerIndexAborted, writeRunStatus, type IndexProgress, type ScannedCorpus } from '../../core';
 import { defaultModelSpec } from '../../core/shared';
 import { intOption, parse, UsageError } from '../args';
 import { processIo, type Io } from '../io';
@@ -129,6 +129,9 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   if (values.slurm !== undefined) {
     const tasks = intOption(values, 'slurm', 1, 2);
     if (shard || values.resume) throw new UsageError('--slurm makes its own shards and resumes them itself; leave out --shard and --resume');
+    // caught here rather than by N tasks failing on the cluster
+    const missing = corpus.find((c) => !fs.existsSync(c));
+    if (missing) throw new UsageError(`--corpus ${missing} does not exist`);
     const sbatchArgs = values['sbatch-args'] === undefined ? [] : splitShellWords(values['sbatch-args'] as string, '--sbatch-args');
     submitSlurm({ out: path.resolve(out), tasks, sbatchArgs, indexArgs: taskArgs(values, corpus) }, io);
     return;
@@ -173,6 +176,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
           status!.progress(p);
         },
       });
+      // a finished index speaks for itself in index-status
+      fs.rmSync(statusFile(path.resolve(out)), { force: true });
       if (io.isTTY && !quiet) io.err('\n');
       const seconds = (performance.now() - started) / 1000;
       if (!last) io.out(`${out} already holds this index, complete; nothing to resume\n`);
