@@ -116,7 +116,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   });
   // `--corpus a b c` leaves b and c as positionals: they are corpus files too
   const corpus = [...((values.corpus as string[] | undefined) ?? []), ...positionals];
-  if (corpus.length === 0) throw new UsageError('--corpus FILE... is required');
+  if (corpus.length === 0) throw new UsageError('--corpus FILE|DIR... is required');
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out DIR is required');
   const top = values.top === undefined ? undefined : intOption(values, 'top', 25);
