@@ -10,6 +10,13 @@ import { corpusDifference } from './corpus';
 import { checkpointFile, indexFile, readIndex, writeIndex, type IndexContent, type ParagraphTokens, type TriggerIndexInfo } from './format';
 import { better, type SortedEntries } from './topn';
 
+/** What the first pass keeps of a shard: its header and entries, not its tokens. */
+interface ShardEntries {
+  dir: string;
+  info: TriggerIndexInfo;
+  entries: SortedEntries;
+}
+
 /**
  * How shard b differs from shard a in what must be equal for a merge (model, corpus,
  * settings, shard count), in words; undefined when they belong together.
@@ -24,19 +31,19 @@ function mismatch(a: TriggerIndexInfo, b: TriggerIndexInfo): string | undefined 
 }
 
 /** Every shard must be from the same model, corpus and settings, and together cover 0..n-1 once. */
-function checkShards(shards: { dir: string; c: IndexContent }[]): void {
+function checkShards(shards: readonly ShardEntries[]): void {
   const first = shards[0];
-  for (const { dir, c } of shards) {
-    if (!c.info.settings.shard) throw new Error(`${dir} is not a shard (it was built without --shard); only shard indexes can be merged`);
+  for (const { dir, info } of shards) {
+    if (!info.settings.shard) throw new Error(`${dir} is not a shard (it was built without --shard); only shard indexes can be merged`);
   }
-  for (const { dir, c } of shards.slice(1)) {
-    const diff = mismatch(first.c.info, c.info);
+  for (const { dir, info } of shards.slice(1)) {
+    const diff = mismatch(first.info, info);
     if (diff) throw new Error(`${first.dir} and ${dir} do not belong to one index; they differ in ${diff}`);
   }
-  const n = first.c.info.settings.shard!.count;
+  const n = first.info.settings.shard!.count;
   const seen = new Map<number, string>();
-  for (const { dir, c } of shards) {
-    const i = c.info.settings.shard!.index;
+  for (const { dir, info } of shards) {
+    const i = info.settings.shard!.index;
     if (seen.has(i)) throw new Error(`shard ${i}/${n} is given twice (${seen.get(i)} and ${dir})`);
     seen.set(i, dir);
   }
@@ -91,11 +98,18 @@ function mergeEntries(parts: SortedEntries[], top: number): SortedEntries {
   return out;
 }
 
-function mergeTokens(parts: ParagraphTokens[], wanted: ReadonlySet<number>): ParagraphTokens {
+/**
+ * The token ids of the wanted paragraphs, read shard by shard (a second read of each file,
+ * so only one shard's tokens are in memory at a time, besides the ones kept).
+ */
+function collectTokens(shards: readonly ShardEntries[], wanted: ReadonlySet<number>): ParagraphTokens {
   const found = new Map<number, Uint32Array>();
-  for (const t of parts) {
+  for (const s of shards) {
+    const c = readShard(s.dir);
+    if (JSON.stringify(c.info) !== JSON.stringify(s.info)) throw new Error(`${s.dir} changed while it was being merged; merge again`);
+    const t = c.tokens;
     t.paragraphs.forEach((p, i) => {
-      if (wanted.has(p)) found.set(p, t.ids.subarray(t.offsets[i], t.offsets[i + 1]));
+      if (wanted.has(p)) found.set(p, t.ids.slice(t.offsets[i], t.offsets[i + 1]));
     });
   }
   const paragraphs = Uint32Array.from([...wanted].sort((a, b) => a - b));
@@ -113,23 +127,22 @@ function mergeTokens(parts: ParagraphTokens[], wanted: ReadonlySet<number>): Par
 export async function mergeTriggerIndexes(dirs: string[], out: string): Promise<void> {
   if (dirs.length === 0) throw new Error('merge needs the shard index folders to combine');
   const outAbs = path.resolve(out);
-  const shards = dirs.map((d) => {
+  // entries first (every shard's are needed at once); tokens in a second pass, once the kept paragraphs are known
+  const shards: ShardEntries[] = dirs.map((d) => {
     if (path.resolve(d) === outAbs) throw new Error(`the output folder ${out} is also an input; merge into a new folder`);
-    return { dir: d, c: readShard(d) };
+    const { info, entries } = readShard(d);
+    return { dir: d, info, entries };
   });
   checkShards(shards);
   // shard order, not argument order, so the output never depends on how they were listed
-  shards.sort((a, b) => a.c.info.settings.shard!.index - b.c.info.settings.shard!.index);
-  const first = shards[0].c.info;
+  shards.sort((a, b) => a.info.settings.shard!.index - b.info.settings.shard!.index);
+  const first = shards[0].info;
   const entries = mergeEntries(
-    shards.map((s) => s.c.entries),
+    shards.map((s) => s.entries),
     first.settings.top,
   );
-  const tokens = mergeTokens(
-    shards.map((s) => s.c.tokens),
-    new Set(entries.paragraph),
-  );
-  const sum = (f: (i: TriggerIndexInfo) => number) => shards.reduce((a, s) => a + f(s.c.info), 0);
+  const tokens = collectTokens(shards, new Set(entries.paragraph));
+  const sum = (f: (i: TriggerIndexInfo) => number) => shards.reduce((a, s) => a + f(s.info), 0);
   const info: TriggerIndexInfo = {
     ...first,
     settings: { ...first.settings, shard: null },
