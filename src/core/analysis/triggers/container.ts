@@ -5,9 +5,9 @@
  * file or the new one, never a torn one; the checksum catches damage from anything else.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { writeFileAtomic } from '../../io/atomic';
+import { readRegularFile } from '../../io/readFile';
 
 if (os.endianness() !== 'LE') throw new Error('trigger indexes are little-endian; this machine is big-endian');
 
@@ -67,7 +67,7 @@ export class SectionReader {
 
 /** Reads and verifies a container; the header is returned as parsed JSON for the caller to check. */
 export function readContainer(file: string, magic: string, what: string): { header: unknown; sections: SectionReader } {
-  const raw = fs.readFileSync(file);
+  const raw = readRegularFile(file, what);
   // a fresh ArrayBuffer: typed-array views need 4-byte alignment
   const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
   const bytes = new Uint8Array(buf);

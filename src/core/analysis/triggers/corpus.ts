@@ -9,6 +9,7 @@
  * the second (readParagraphs) re-hashes as it goes and fails if a file vanished or changed.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -37,6 +38,8 @@ export interface Paragraph {
 }
 
 const CHUNK = 1 << 20;
+/** Opening a FIFO without a writer would block forever; non-blocking, the stat check refuses it. */
+const READ_NONBLOCKING = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 
 /** Splits streamed text into paragraphs; holds at most one paragraph and one partial line. */
 export class ParagraphSplitter {
@@ -80,10 +83,12 @@ function describe(e: unknown): string {
  * offset, and hands decoded text to `onText`. Returns the sha256 and the byte count.
  */
 async function streamFile(file: string, onText: (text: string) => void, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
-  const fh = await fsp.open(file, 'r');
+  const fh = await fsp.open(file, READ_NONBLOCKING);
   try {
     const stat = await fh.stat();
     if (stat.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    // a FIFO or a device (/dev/zero behind a link) would never end
+    if (!stat.isFile()) throw new CorpusError(`corpus file ${file} is not a regular file (a FIFO or a device); give text files`);
     const hash = createHash('sha256');
     const decoder = new TextDecoder('utf-8', { fatal: true });
     const buf = Buffer.allocUnsafe(CHUNK);
@@ -158,7 +163,7 @@ export async function* readParagraphs(files: readonly CorpusFile[], signal?: Abo
     let index = f.firstParagraph;
     const splitter = new ParagraphSplitter((p) => pending.push(p));
     // Pull the file through in chunks, yielding paragraphs as they complete.
-    const fh = await fsp.open(f.path, 'r').catch((e: NodeJS.ErrnoException) => {
+    const fh = await fsp.open(f.path, READ_NONBLOCKING).catch((e: NodeJS.ErrnoException) => {
       throw new CorpusError(`corpus file ${f.path} ${e.code === 'ENOENT' ? 'vanished during indexing' : `cannot be read any more: ${describe(e)}`}`);
     });
     try {

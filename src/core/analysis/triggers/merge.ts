@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readIndex, writeIndex, type IndexContent, type ParagraphTokens, type TriggerIndexInfo } from './format';
+import { lockFolder } from '../../io/lock';
+import { checkpointFile, readIndex, writeIndex, type IndexContent, type ParagraphTokens, type TriggerIndexInfo } from './format';
 import { better, type SortedEntries } from './topn';
 
 /** Every shard must be from the same model, corpus and settings, and together cover 0..n-1 once. */
@@ -114,5 +115,11 @@ export async function mergeTriggerIndexes(dirs: string[], out: string): Promise<
     totals: { paragraphs: sum((i) => i.totals.paragraphs), windows: sum((i) => i.totals.windows), tokens: sum((i) => i.totals.tokens), candidates: sum((i) => i.totals.candidates) },
   };
   fs.mkdirSync(outAbs, { recursive: true });
-  writeIndex(outAbs, info, entries, tokens);
+  const lock = lockFolder(outAbs, 'merging trigger indexes');
+  try {
+    if (fs.existsSync(checkpointFile(outAbs))) throw new Error(`${out} holds an unfinished index run; merge into another folder`);
+    writeIndex(outAbs, info, entries, tokens);
+  } finally {
+    lock.release();
+  }
 }
