@@ -1,6 +1,6 @@
 /** Command-line parsing on node:util's parseArgs, with errors phrased for people. */
-import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { decodeUtf8, readRegularFile } from '../core';
 
 export class UsageError extends Error {}
 
@@ -29,8 +29,12 @@ export function inputText(values: Record<string, unknown>): string {
   if ((text === undefined) === (file === undefined)) throw new UsageError('give exactly one of --text T or --file F');
   if (text !== undefined) return text;
   try {
-    return fs.readFileSync(file!, 'utf8');
+    // the same rule as corpus files: a regular file of strict UTF-8 (no silent U+FFFD)
+    return decodeUtf8(readRegularFile(file!, '--file', { maxBytes: MAX_INPUT_BYTES }), file!, '--file');
   } catch (e) {
-    throw new UsageError(`cannot read --file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError((e as Error).message);
   }
 }
+
+/** --file is one text to analyse in a forward pass, not a corpus (that is `index --corpus`). */
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;

@@ -10,6 +10,7 @@ export type { Tokenizer, TokenSpan } from './tokenize/types';
 export { hookName, candidateHook, allHookNames, selectHooks, canonicalHookName, LOGITS, FINAL_NORM, LAYER_HOOKS, type LayerHookKind } from './hooks';
 export { defaultCacheDir } from './graph/cache';
 export { writeFileAtomic } from './io/atomic';
+export { readRegularFile, decodeUtf8 } from './io/readFile';
 export { inspect, tokensFor, type InspectResult, type InspectOptions, type MemoryHit, type PositionMemories, type TokenPrediction } from './analysis/inspect';
 export { decodeValue, type DecodedValue } from './analysis/values';
 export { predictWithInterventions, layerPredictions, type InterventionEffect, type LayerPrediction } from './analysis/interventions';
