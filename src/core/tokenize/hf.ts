@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJsonObject } from '../io/readFile';
+import { checkTokenizerJson } from './tokenizerJson';
 import type { Tokenizer, TokenSpan } from './types';
 
 type TokenizerJson = Record<string, unknown> & { model?: { vocab?: unknown } };
@@ -80,6 +81,7 @@ export class HfTokenizer implements Tokenizer {
     const file = path.join(dir, 'tokenizer.json');
     const json = readJson(file) as TokenizerJson | undefined;
     if (!json) throw new Error(`no tokenizer.json in ${dir} (FFN Lens reads Hugging Face fast-tokenizer files)`);
+    checkTokenizerJson(json, file);
     const config = readJson(path.join(dir, 'tokenizer_config.json')) ?? {};
     const { Tokenizer } = await import('@huggingface/tokenizers');
     try {
