@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildTriggerIndex, loadModel, mergeTriggerIndexes, openTriggerIndex } from '../../src/core';
+import { buildTriggerIndex, discardTriggerIndexRun, loadModel, mergeTriggerIndexes, openTriggerIndex } from '../../src/core';
 import { LOCK_NAME, lockFolder } from '../../src/core/io/lock';
 import { plantedForTriggers, randomParagraphs, writeCorpus } from '../fixtures/plantedCorpus';
 import { tempDir } from '../support';
@@ -78,6 +78,10 @@ test('lock: a live lock of another process is respected and names it', () => {
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, LOCK_NAME), JSON.stringify({ pid: process.ppid, host: os.hostname(), started: null, since: 'then' }));
   assert.throws(() => lockFolder(dir, 'work'), new RegExp(`is in use by pid ${process.ppid} \\(work, since then\\).*delete .*${LOCK_NAME}`));
+  // the extension's "start over" removes a checkpoint only when no run holds the folder
+  fs.writeFileSync(path.join(dir, 'checkpoint.bin'), 'a run in progress');
+  assert.throws(() => discardTriggerIndexRun(dir), /in use by pid/);
+  assert.ok(fs.existsSync(path.join(dir, 'checkpoint.bin')));
   const other = tempDir();
   fs.writeFileSync(path.join(other, LOCK_NAME), JSON.stringify({ pid: 1, host: 'elsewhere', started: null, since: 'then' }));
   assert.throws(() => lockFolder(other, 'work'), /in use by pid 1 on elsewhere/);

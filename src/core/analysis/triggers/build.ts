@@ -179,6 +179,18 @@ export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promi
   }
 }
 
+/** Deletes an unfinished run's checkpoint and spool, so the next build starts over; refused while a run holds the folder. */
+export function discardTriggerIndexRun(out: string): void {
+  const dir = path.resolve(out);
+  const lock = lockFolder(dir, 'discarding an unfinished index run');
+  try {
+    fs.rmSync(checkpointFile(dir), { force: true });
+    fs.rmSync(spoolFile(dir), { force: true });
+  } finally {
+    lock.release();
+  }
+}
+
 interface RunState {
   dir: string;
   corpus: ScannedCorpus;
