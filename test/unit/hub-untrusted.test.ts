@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadModel } from '../../src/core';
 import { downloadModel } from '../../src/core/load/hub';
+import { timedFetch } from '../../src/core/load/hubFetch';
 import { writePlantedModel } from '../fixtures/planted';
 import { serveHub } from '../fixtures/hubServer';
 import { tempDir } from '../support';
@@ -98,4 +99,25 @@ test('hub: a server that stalls in the middle of the weights fails with a timeou
   const dir = path.join(cacheDir, 'slow', 'model');
   assert.ok(!fs.existsSync(path.join(dir, 'model.safetensors')), 'no weights file after a failed download');
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.part')), [], 'no partial file left');
+});
+
+test('hub: a response streaming without end is cut off at its byte limit', async () => {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const pump = () => {
+      while (res.write(chunk));
+    };
+    res.on('drain', pump);
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/x/resolve/main/config.json`;
+    const res = await timedFetch(5000, undefined, 1024 * 1024)(url);
+    await assert.rejects(res.text(), /sent more than 1048576 bytes for config\.json; refusing it/);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
 });

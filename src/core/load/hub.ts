@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { weightFiles } from './checkpoint';
-import { HubTimeoutError, timedFetch, hubTimeoutMs } from './hubFetch';
+import { HubResponseError, timedFetch, hubTimeoutMs } from './hubFetch';
 import { createFresh } from '../io/create';
 import { writeError } from '../io/errors';
 import { containedPath } from '../io/paths';
@@ -37,6 +37,8 @@ export interface HubOptions {
 
 /** A shard index is JSON, small next to the weights it lists. */
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+/** What transformers.js fetches (config and tokenizer JSON, read into memory) may not be longer. */
+const MAX_JSON_DOWNLOAD_BYTES = 512 * 1024 * 1024;
 
 /** owner/name or a bare name, as the hub spells repository ids. */
 export function looksLikeHubId(spec: string): boolean {
@@ -129,7 +131,7 @@ export async function downloadModel(repo: string, opts: HubOptions): Promise<str
       return true;
     } catch (e) {
       if ((e as { status?: number }).status === 404 && !required) return false;
-      if ((e as Error).name === 'AbortError' || e instanceof HubTimeoutError) throw e;
+      if ((e as Error).name === 'AbortError' || e instanceof HubResponseError) throw e;
       throw offlineError(repo, file, e);
     }
   };
@@ -144,12 +146,12 @@ export async function downloadModel(repo: string, opts: HubOptions): Promise<str
   const saved = { cacheDir: env.cacheDir, useFSCache: env.useFSCache, allowRemoteModels: env.allowRemoteModels, allowLocalModels: env.allowLocalModels, remoteHost: env.remoteHost, fetch: env.fetch };
   // no local lookups (transformers.js would read ./models/<repo> relative to the working
   // directory) and the same timeouts as every other request
-  Object.assign(env, { cacheDir: opts.cacheDir, useFSCache: true, allowRemoteModels: true, allowLocalModels: false, remoteHost: host, fetch: timedFetch(hubTimeoutMs(opts.timeoutMs), opts.signal) });
+  Object.assign(env, { cacheDir: opts.cacheDir, useFSCache: true, allowRemoteModels: true, allowLocalModels: false, remoteHost: host, fetch: timedFetch(hubTimeoutMs(opts.timeoutMs), opts.signal, MAX_JSON_DOWNLOAD_BYTES) });
   try {
     await AutoConfig.from_pretrained(repo, hubOptions);
     await AutoTokenizer.from_pretrained(repo, hubOptions);
   } catch (e) {
-    if (e instanceof HubTimeoutError) throw e;
+    if (e instanceof HubResponseError) throw e;
     throw offlineError(repo, 'config.json / tokenizer.json', e);
   } finally {
     Object.assign(env, saved);

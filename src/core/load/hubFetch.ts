@@ -5,7 +5,8 @@
  * the setting, instead of hanging. The default follows huggingface_hub's
  * HF_HUB_DOWNLOAD_TIMEOUT (seconds).
  */
-export class HubTimeoutError extends Error {}
+/** A hub that does not answer, stalls mid-file, or sends more than a file may hold. */
+export class HubResponseError extends Error {}
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -19,13 +20,15 @@ export function hubTimeoutMs(option?: number): number {
 /**
  * A fetch whose connect/headers wait and every wait for the next body chunk are bounded
  * by `timeoutMs`; `outer` still cancels it (its AbortError passes through untouched).
+ * With `maxBytes`, a body longer than that is cut off with an error (a server streaming
+ * without end into memory).
  */
-export function timedFetch(timeoutMs: number, outer?: AbortSignal): typeof fetch {
+export function timedFetch(timeoutMs: number, outer?: AbortSignal, maxBytes = Infinity): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const controller = new AbortController();
     const timeout = (stage: string) =>
-      new HubTimeoutError(
+      new HubResponseError(
         `the hub at ${url.host} sent nothing for ${timeoutMs / 1000} s ${stage} ${url.pathname.split('/').pop()}; ` +
           `it may be down or unreachable (set HF_HUB_DOWNLOAD_TIMEOUT, in seconds, to wait longer)`,
       );
@@ -55,9 +58,16 @@ export function timedFetch(timeoutMs: number, outer?: AbortSignal): typeof fetch
       return res;
     }
     arm('while sending');
+    let received = 0;
     const body = res.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctl) {
+          received += chunk.length;
+          if (received > maxBytes) {
+            done();
+            controller.abort();
+            throw new HubResponseError(`the hub at ${url.host} sent more than ${maxBytes} bytes for ${url.pathname.split('/').pop()}; refusing it`);
+          }
           arm('while sending');
           ctl.enqueue(chunk);
         },
