@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildTriggerIndex, loadModel } from '../../src/core';
+import { buildTriggerIndex, LabelFileError, loadModel, readLabels } from '../../src/core';
 import { writePlantedModel } from '../fixtures/planted';
 import { plantedForTriggers, randomParagraphs, writeCorpus } from '../fixtures/plantedCorpus';
 import { runCli, tempDir } from '../support';
@@ -119,4 +119,14 @@ test('index: a damaged spool is noticed when the run resumes, before any work', 
   await assert.rejects(buildTriggerIndex(await modelP, { corpus: [corpus], out, resume: true, onProgress: () => (progressed = true) }), /tokens\.spool is damaged \(its checksum does not match the checkpoint\)/);
   assert.ok(!progressed, 'refused before indexing anything');
   assert.ok(fs.existsSync(path.join(out, 'checkpoint.bin')), 'the checkpoint is kept');
+});
+
+test('a labels file that is a FIFO or /dev/zero: a LabelFileError, no hang', () => {
+  const dir = tempDir();
+  const fifo = path.join(dir, 'labels.json');
+  mkfifo(fifo);
+  assert.throws(() => readLabels(fifo), (e: Error) => e instanceof LabelFileError && /is a FIFO/.test(e.message));
+  const zero = path.join(dir, 'zero.json');
+  fs.symlinkSync('/dev/zero', zero);
+  assert.throws(() => readLabels(zero), /is a character device/);
 });
