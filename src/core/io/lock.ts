@@ -17,6 +17,8 @@ interface LockOwner {
   /** Linux: the process's start time in clock ticks since boot (tells a reused pid apart). */
   started: string | null;
   since: string;
+  /** What the holder is doing, for the message a second writer gets. */
+  work?: string;
 }
 
 export class FolderInUseError extends Error {}
@@ -93,12 +95,12 @@ export interface FolderLock {
 }
 
 /**
- * Locks `dir` (which must exist) for writing by this process; `what` names the work in
+ * Locks `dir` (which must exist) for writing by this process; `what` names this work in
  * the error a second writer gets.
  */
 export function lockFolder(dir: string, what: string): FolderLock {
   const file = path.join(dir, LOCK_NAME);
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), started: processStart(process.pid), since: new Date().toISOString() };
+  const me: LockOwner = { pid: process.pid, host: os.hostname(), started: processStart(process.pid), since: new Date().toISOString(), work: what };
   const text = JSON.stringify(me);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -120,7 +122,7 @@ export function lockFolder(dir: string, what: string): FolderLock {
     if (held.owner && alive(held.owner)) {
       const o = held.owner;
       const host = o.host === os.hostname() ? '' : ` on ${o.host}`;
-      throw new FolderInUseError(`${dir} is in use by pid ${o.pid}${host} (${what}, since ${o.since}); wait for it to finish or stop it. If no such process runs, delete ${file}`);
+      throw new FolderInUseError(`${dir} is in use by pid ${o.pid}${host} (${o.work ?? 'FFN Lens'}, since ${o.since}); wait for it to finish or stop it. If no such process runs, delete ${file}`);
     }
     if (!held.owner && held.text === '' && fs.lstatSync(file, { throwIfNoEntry: false })?.isFile() === false) {
       throw new FolderInUseError(`${file} is not a lock file FFN Lens wrote; remove it and run again`);
