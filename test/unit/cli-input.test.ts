@@ -84,7 +84,8 @@ test('a second signal quits at once: never a spool without its checkpoint, never
   // the second once the first is acknowledged (signals sent together may arrive as one)
   while (!/stopping after/.test(run.stderr())) await new Promise((r) => setTimeout(r, 5));
   run.child.kill('SIGINT');
-  assert.equal(await run.closed, 130, run.stderr());
+  // 130: quit at once; 1: the first signal's checkpoint was already written (a fast machine)
+  assert.ok([1, 130].includes((await run.closed)!), run.stderr());
   const left = fs.existsSync(out) ? fs.readdirSync(out).sort() : [];
   assert.ok(left.length === 0 || (left.length === 2 && left[0] === 'checkpoint.bin' && left[1] === 'tokens.spool'), `left behind: ${left.join(', ')}`);
 });
