@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildTriggerIndex, LabelFileError, loadModel, readLabels } from '../../src/core';
+import { buildTriggerIndex, indexedCorpus, LabelFileError, loadModel, openTriggerIndex, readLabels } from '../../src/core';
 import { writePlantedModel } from '../fixtures/planted';
 import { plantedForTriggers, randomParagraphs, writeCorpus } from '../fixtures/plantedCorpus';
 import { runCli, tempDir } from '../support';
@@ -129,4 +129,19 @@ test('a labels file that is a FIFO or /dev/zero: a LabelFileError, no hang', () 
   const zero = path.join(dir, 'zero.json');
   fs.symlinkSync('/dev/zero', zero);
   assert.throws(() => readLabels(zero), /is a character device/);
+});
+
+test('report: the corpus an index names is used only while it is the same file (sha256)', async () => {
+  const dir = tempDir();
+  const corpus = writeCorpus(dir, 'c.txt', randomParagraphs(20, 9));
+  const out = path.join(dir, 'out');
+  const model = await modelP;
+  await buildTriggerIndex(model, { corpus: [corpus], out });
+  const info = openTriggerIndex(out, model).info;
+  assert.deepEqual(await indexedCorpus(info.corpus), [corpus]);
+  fs.appendFileSync(corpus, '\nthe dog ran home\n');
+  await assert.rejects(indexedCorpus(info.corpus), /c\.txt is not the file the trigger index was built from \(its content differs\); give the corpus explicitly/);
+  fs.rmSync(corpus);
+  fs.symlinkSync('/dev/zero', corpus);
+  await rejectsSoon(indexedCorpus(info.corpus), /not a regular file/);
 });

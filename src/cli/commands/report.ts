@@ -1,5 +1,5 @@
 /** `ffn-lens report`: the paper's statistics for a model and index, as HTML and/or JSON. */
-import { openTriggerIndex, paperStatistics, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
+import { indexedCorpus, openTriggerIndex, paperStatistics, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
 import { intOption, numberOption, parse, UsageError } from '../args';
 
 /** Sampled positions are run through the model; a billion would only exhaust memory. */
@@ -56,9 +56,9 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const model = await loadFromArgs(values, io);
   try {
     const index = openTriggerIndex(values.index as string, model);
-    // the corpus defaults to the files the index was built from, where they still are
+    // the corpus defaults to the files the index was built from, if they are still those files
     const given = [...((values.corpus as string[] | undefined) ?? []), ...positionals];
-    const corpus = given.length ? given : index.info.corpus.map((f) => f.path);
+    const corpus = given.length ? given : await indexedCorpus(index.info.corpus);
     const stats = await paperStatistics(model, index, {
       corpus,
       window: index.info.settings.window,

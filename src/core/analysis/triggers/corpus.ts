@@ -152,6 +152,20 @@ export async function scanCorpus(files: readonly string[], signal?: AbortSignal)
 }
 
 /**
+ * The corpus files an index names (absolute paths written when it was built), usable only
+ * if they are still those very files: the same sha256 as the index recorded. A changed
+ * corpus would skew statistics, and an index from elsewhere cannot point at other files.
+ */
+export async function indexedCorpus(files: readonly CorpusFile[], signal?: AbortSignal): Promise<string[]> {
+  const paths = files.map((f) => f.path);
+  const scanned = await scanCorpus(paths, signal);
+  scanned.files.forEach((f, i) => {
+    if (f.sha256 !== files[i].sha256) throw new CorpusError(`corpus file ${f.path} is not the file the trigger index was built from (its content differs); give the corpus explicitly`);
+  });
+  return paths;
+}
+
+/**
  * Second pass: the paragraphs in order. Fails clearly when a file vanished or changed
  * since the first pass (its hash or paragraph count differs), so an index never mixes
  * two versions of a corpus.

@@ -2,7 +2,7 @@
 export { buildTriggerIndex, discardTriggerIndexRun, TriggerIndexAborted, DEFAULT_TOP, DEFAULT_WINDOW, type BuildOptions } from './build';
 export { mergeTriggerIndexes } from './merge';
 export { openTriggerIndex, TriggerIndex, type Trigger } from './open';
-export { CorpusError, type CorpusFile } from './corpus';
+export { CorpusError, indexedCorpus, type CorpusFile } from './corpus';
 export type { IndexProgress } from './progress';
 export type { TriggerIndexInfo, IndexSettings, IndexTotals, IndexedModel, Shard } from './format';
 export { indexFile, checkpointFile, spoolFile } from './format';

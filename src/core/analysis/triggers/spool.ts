@@ -121,6 +121,7 @@ export class TokenSpool {
       fs.readSync(this.fd, headBytes, 0, 8, at);
       const [p, len] = head;
       at += 8;
+      if (at + 4 * len > this.bytes) throw new Error(`${this.file} is damaged (a record at byte ${at - 8} runs past its end): something else changed the file during the run; start the index again`);
       if (wanted.has(p)) {
         const ids = new Uint32Array(len);
         fs.readSync(this.fd, new Uint8Array(ids.buffer), 0, 4 * len, at);
