@@ -10,6 +10,9 @@ import { ioErrorMessage } from './errors';
 
 export class FileReadError extends Error {}
 
+/** Read-only and non-blocking: opening a FIFO without a writer returns at once (then fstat refuses it). */
+export const READ_NONBLOCKING = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+
 function kindOf(st: fs.Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
@@ -31,7 +34,7 @@ export interface ReadLimits {
 export function openRegularFile(file: string, what: string, limits: ReadLimits = {}): { fd: number; size: number } {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    fd = fs.openSync(file, READ_NONBLOCKING);
   } catch (e) {
     throw new FileReadError(`cannot read ${what} ${file}: ${ioErrorMessage(e)}`);
   }
@@ -67,15 +70,6 @@ export function readRegularFile(file: string, what: string, limits: ReadLimits =
   }
 }
 
-/** Whether `file` exists and is a regular file, checked with stat (symlinks followed). */
-export function isRegularFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** Throws a FileReadError unless `file` is a regular file (for paths handed on to another reader). */
 export function checkRegularFile(file: string, what: string): void {
   let st: fs.Stats;
@@ -102,7 +96,7 @@ export function decodeUtf8(bytes: Uint8Array, file: string, what: string): strin
 }
 
 /** Byte offset of the first invalid UTF-8 sequence (bytes.length when there is none). */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
+function firstInvalidUtf8(bytes: Uint8Array): number {
   // walk the characters by their lead byte; a fatal decode of each checks the rest
   for (let i = 0; i < bytes.length; ) {
     const b = bytes[i];

@@ -9,9 +9,9 @@
  * the second (readParagraphs) re-hashes as it goes and fails if a file vanished or changed.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { READ_NONBLOCKING } from '../../io/readFile';
 
 export interface CorpusFile {
   /** Absolute path when indexed. */
@@ -38,8 +38,6 @@ export interface Paragraph {
 }
 
 const CHUNK = 1 << 20;
-/** Opening a FIFO without a writer would block forever; non-blocking, the stat check refuses it. */
-const READ_NONBLOCKING = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 
 /** Splits streamed text into paragraphs; holds at most one paragraph and one partial line. */
 export class ParagraphSplitter {
