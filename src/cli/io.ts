@@ -19,7 +19,8 @@ function pipeWriter(stream: NodeJS.WriteStream): (text: string) => void {
     if (!watching) {
       watching = true;
       stream.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EPIPE') throw e;
+        // EPIPE: a pipe's reader left; EIO: the terminal closed (SIGHUP follows)
+        if (e.code !== 'EPIPE' && e.code !== 'EIO') throw e;
         closed = true;
       });
     }
