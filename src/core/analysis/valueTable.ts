@@ -11,7 +11,7 @@ import { tryWriteFileAtomic } from '../io/atomic';
 import type { Model } from '../model';
 import { sliceRows } from '../tensor';
 import { decodeValueTable, encodeValueTable, ValueTableFileError, type ValueTableData, type ValueTableKey } from './valueTableFile';
-import { VocabProjector } from './vocab';
+import { rowsPerCall, VocabProjector } from './vocab';
 
 export { ValueTableFileError } from './valueTableFile';
 
@@ -29,7 +29,7 @@ export interface ValueTableOptions {
   finalNorm?: boolean;
   /** Tokens kept per memory on each side (default 50). */
   k?: number;
-  /** Rows per onnxruntime call (default: about 2^26 logits per call, at most 1024 rows). */
+  /** Rows per projection call (default rowsPerCall(vocab): about 2^26 scores per call). */
   batchSize?: number;
   cacheDir?: string;
   /** Neither read nor write the cache. */
@@ -107,9 +107,8 @@ export function valueTablePath(cacheDir: string, key: ValueTableKey): string {
 export async function computeValueTable(model: Model, opts: ValueTableOptions = {}): Promise<ValueTable> {
   const key = tableKey(model, opts.finalNorm ?? false, Math.min(opts.k ?? DEFAULT_TABLE_K, model.config.vocabSize));
   const { nLayers, dFf, k } = key;
-  // the call holds [batch, vocab] logits and probabilities: bound that, not the row count,
-  // so 256k-token vocabularies stay near 0.5 GB while GPT-2's still gets big, efficient calls
-  const batch = opts.batchSize ?? Math.max(16, Math.min(1024, Math.floor(2 ** 26 / model.config.vocabSize)));
+  // one projection call per batch (see rowsPerCall): progress and cancellation at that grain
+  const batch = opts.batchSize ?? rowsPerCall(model.config.vocabSize);
   const n = nLayers * dFf;
   const t: ValueTableData = {
     ...key,
