@@ -3,7 +3,8 @@
  * `table DIR` times the whole value table, `inspect DIR TOKENS` one inspect. The peak
  * is taken with Linux's resettable high-water mark (/proc/self/clear_refs), after the
  * model is loaded and the weights the analysis reads are materialised, so it is the
- * working memory of the analysis alone. Prints a JSON line.
+ * working memory of the analysis alone. CPU time (all threads) is reported beside wall
+ * time: on a shared machine it is the steadier measure of the work. Prints a JSON line.
  */
 import * as fs from 'node:fs';
 import { computeValueTable, inspect, loadModel } from '../src/core';
@@ -22,12 +23,14 @@ async function main(): Promise<void> {
   fs.writeFileSync('/proc/self/clear_refs', '5');
   const baseMb = statusKb('VmRSS') / 1024;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   if (mode === 'table') await computeValueTable(model);
   else await inspect(model, text);
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const peakMb = statusKb('VmHWM') / 1024;
   const { nLayers, dFf, dModel, vocabSize } = model.config;
-  process.stdout.write(JSON.stringify({ ms, baseMb, extraMb: peakMb - baseMb, memories: nLayers * dFf, dModel, vocabSize }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, baseMb, extraMb: peakMb - baseMb, memories: nLayers * dFf, dModel, vocabSize }) + '\n');
   await model.dispose();
 }
 main();

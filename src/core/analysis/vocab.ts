@@ -45,7 +45,6 @@ export function rowsPerCall(vocabSize: number): number {
 /** How a d_model vector is read in the vocabulary: x·E as is, or norm(x)·E through the final norm. */
 export type LensMode = 'raw' | 'normed';
 
-/** Vocabulary scores (logits) of the rows of `x` under `mode`: the part every lens graph shares. */
 const unembeds = new WeakMap<Model, Linear>();
 
 /** E of a model, taken once and kept while the model lives: every lens graph is fed this one array. */
@@ -55,11 +54,22 @@ function unembedOf(model: Model): Linear {
   return u;
 }
 
-export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode): string {
+/** Token ids [start, end) of the vocabulary, as the names of two int64 [1] tensors of a graph. */
+export interface VocabColumns {
+  start: string;
+  end: string;
+}
+
+/**
+ * Vocabulary scores (logits) of the rows of `x` under `mode`: the part every lens graph
+ * shares. With `columns`, only those tokens' scores (E sliced inside the graph).
+ */
+export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode, columns?: VocabColumns): string {
   const unembed = unembedOf(model);
   const input = mode === 'raw' ? x : normBlock(g, model.config, x, model.finalNorm(), 'final_norm');
-  const scores = g.op('MatMul', [input, g.input(UNEMBED, DataType.FLOAT, unembed.weight.shape)]);
-  return unembed.bias ? g.op('Add', [scores, g.weight('unembed.bias', unembed.bias)]) : scores;
+  const slice = (t: string, axis: number) => (columns ? g.op('Slice', [t, columns.start, columns.end, g.constInt([axis])]) : t);
+  const scores = g.op('MatMul', [input, slice(g.input(UNEMBED, DataType.FLOAT, unembed.weight.shape), 1)]);
+  return unembed.bias ? g.op('Add', [scores, slice(g.weight('unembed.bias', unembed.bias), 0)]) : scores;
 }
 
 /** The feed vocabScores' graphs need besides their own inputs: E itself, passed by reference. */
