@@ -16,6 +16,8 @@ export { decodeValue, type DecodedValue } from './analysis/values';
 export { predictWithInterventions, layerPredictions, type InterventionEffect, type LayerPrediction } from './analysis/interventions';
 export { VocabProjector } from './analysis/vocab';
 export { encodeSafetensors, SafetensorsFile } from './load/safetensors';
+export { loadProgressText } from './load/progressText';
+export { estimateLoadMemory, memoryShortfall, usableBytes, availableMemory, InsufficientMemoryError, MEMORY_FACTORS, type MemoryEstimate, type AvailableMemory } from './load/memoryEstimate';
 export { valueTable, computeValueTable, readValueTable, valueTablePath, ValueTable, ValueTableFileError, DEFAULT_TABLE_K, type ValueTableOptions, type ValueTableProgress, type TokenProb } from './analysis/valueTable';
 export { MemorySearch, searchWord, queryTokens, type MemorySearchHit, type SearchSide, type WordSearchResult } from './analysis/search';
 export { tokenRanks } from './analysis/ranks';

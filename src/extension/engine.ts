@@ -10,11 +10,15 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** A failed engine request; `aborted` when it stopped because it was cancelled. */
+/**
+ * A failed engine request; `aborted` when it stopped because it was cancelled,
+ * `insufficientMemory` when a load was refused because the model would not fit.
+ */
 export class EngineError extends Error {
   constructor(
     message: string,
     readonly aborted = false,
+    readonly insufficientMemory = false,
   ) {
     super(message);
   }
@@ -101,7 +105,7 @@ export class EngineClient {
     this.pending.delete(m.id);
     p.cleanup();
     if (m.ok) p.resolve(m.result);
-    else p.reject(new EngineError(m.error, m.aborted === true));
+    else p.reject(new EngineError(m.error, m.aborted === true, m.insufficientMemory === true));
   }
 
   private failAll(e: Error): void {
