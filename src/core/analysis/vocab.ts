@@ -4,10 +4,10 @@
  * own, built on first use, so decoding thousands of value vectors is one batched call.
  */
 import { norm as normBlock } from '../graph/blocks';
-import { GraphBuilder } from '../graph/builder';
+import { GraphBuilder, type BuilderOptions } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
-import { ModelSession } from '../runtime/session';
+import type { ModelSession } from '../runtime/session';
 import type { HostTensor } from '../tensor';
 
 export interface VocabTop {
@@ -38,14 +38,9 @@ export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: Lens
   return unembed.bias ? g.op('Add', [scores, g.weight('unembed.bias', unembed.bias)]) : scores;
 }
 
-/** A session over a small analysis graph (no FFN patch inputs). */
-export function analysisSession(g: GraphBuilder): Promise<ModelSession> {
-  return ModelSession.create(Buffer.concat(g.serialize('ffn-lens')), { nLayers: 0, aliases: Object.fromEntries(g.aliases()) });
-}
-
 /** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
-function projectionGraph(model: Model, mode: LensMode): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:vocab');
+function projectionGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:vocab', undefined, opts);
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const k = g.input(K_INPUT, DataType.INT64, [1]);
   const scores = vocabScores(g, model, x, mode);
@@ -62,8 +57,6 @@ function projectionGraph(model: Model, mode: LensMode): GraphBuilder {
 const projectors = new WeakMap<Model, Promise<VocabProjector>>();
 
 export class VocabProjector {
-  private readonly sessions = new Map<LensMode, Promise<ModelSession>>();
-
   private constructor(private readonly model: Model) {}
 
   /** The projector of a model, created once per model; each mode's session on first use. */
@@ -76,13 +69,9 @@ export class VocabProjector {
     return p;
   }
 
+  /** The model owns the session (and releases it with itself). */
   private session(mode: LensMode): Promise<ModelSession> {
-    let s = this.sessions.get(mode);
-    if (!s) {
-      s = analysisSession(projectionGraph(this.model, mode));
-      this.sessions.set(mode, s);
-    }
-    return s;
+    return this.model.analysisSession(`vocab-${mode}`, (opts) => projectionGraph(this.model, mode, opts));
   }
 
   /**

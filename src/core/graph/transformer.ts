@@ -7,7 +7,7 @@ import { validateShapes } from '../arch/validate';
 import { candidateHook, FINAL_NORM, hookName, LOGITS, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hooks';
 import { DataType } from '../onnx/model';
 import { block, linear, norm, type SharedInputs } from './blocks';
-import { GraphBuilder } from './builder';
+import { GraphBuilder, type BuilderOptions } from './builder';
 import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from './contract';
 
 /**
@@ -30,10 +30,10 @@ export function rotaryTables(cfg: ModelConfig): { cos: Float32Array; sin: Float3
   return { cos, sin };
 }
 
-export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
+export function buildTransformerGraph(model: CanonicalModel, opts: BuilderOptions = {}): GraphBuilder {
   validateShapes(model);
   const cfg = model.config;
-  const g = new GraphBuilder(`ffn-lens:${cfg.family}`);
+  const g = new GraphBuilder(`ffn-lens:${cfg.family}`, undefined, opts);
   const ids = g.input(INPUT_IDS, DataType.INT64, ['batch', 'seq']);
 
   // positions 0..seq-1 as [batch, seq], derived from the ids' shape

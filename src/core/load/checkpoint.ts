@@ -5,14 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SafetensorsFile, SafetensorsWeightStore } from './safetensors';
+import type { HashPart } from '../graph/cache';
 import type { WeightStore } from './weights';
 
 export interface Checkpoint {
   dir: string;
   config: Record<string, unknown>;
-  weights: WeightStore;
-  /** The bytes that define the model (config and weights, as read), for its content hash. */
-  contents: Uint8Array[];
+  /** Tensors read on demand from the open shards; close it when done. */
+  weights: WeightStore & { close(): void };
+  /** What defines the model, for its content hash: the config's bytes, then each shard file. */
+  contents: HashPart[];
 }
 
 function readJson(file: string, what: string): Record<string, unknown> {
@@ -51,7 +53,13 @@ export function openCheckpoint(dir: string): Checkpoint {
   const configFile = path.join(dir, 'config.json');
   const config = readJson(configFile, 'config.json');
   const files = weightFiles(dir);
-  const shards = files.map((f) => SafetensorsFile.open(f));
-  const contents = [new TextEncoder().encode(JSON.stringify(config)), ...shards.map((f) => f.contents)];
+  const shards: SafetensorsFile[] = [];
+  try {
+    for (const f of files) shards.push(SafetensorsFile.open(f));
+  } catch (e) {
+    for (const s of shards) s.close();
+    throw e;
+  }
+  const contents: HashPart[] = [new TextEncoder().encode(JSON.stringify(config)), ...files.map((file) => ({ file }))];
   return { dir, config, weights: new SafetensorsWeightStore(shards), contents };
 }

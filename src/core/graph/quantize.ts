@@ -1,0 +1,64 @@
+/**
+ * Weight-only 8-bit block quantization in the layout of onnxruntime's MatMulNBits
+ * (com.microsoft): a weight W [K, N] becomes, per output column n and block of
+ * BLOCK rows of K, codes q ∈ 0..255 with W ≈ (q − 128) · scale. Symmetric (zero point
+ * 128, scale = max|w| / 127), so zero stays exactly zero.
+ */
+import type { HostTensor } from '../tensor';
+
+export type Precision = 'fp32' | 'int8';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
+
+/** Rows of K per scale: small blocks keep outliers from coarsening their neighbours. */
+export const BLOCK = 32;
+export const ZERO_POINT = 128;
+
+export interface Int8Weight {
+  K: number;
+  N: number;
+  /** [N, kBlocks, BLOCK] codes; K is padded with zero codes up to kBlocks · BLOCK. */
+  codes: Uint8Array;
+  /** [N, kBlocks] */
+  scales: Float32Array;
+  /** [N, kBlocks], all ZERO_POINT (explicit, so no operator default is relied on). */
+  zeroPoints: Uint8Array;
+}
+
+export const kBlocks = (K: number): number => Math.ceil(K / BLOCK);
+
+/** Quantizes W [K, N] (row-major, as the graph's MatMul weights are stored). */
+export function quantizeInt8(w: HostTensor): Int8Weight {
+  const [K, N] = w.shape;
+  const src = w.data;
+  const kb = kBlocks(K);
+  const codes = new Uint8Array(N * kb * BLOCK).fill(ZERO_POINT);
+  const scales = new Float32Array(N * kb);
+  const column = new Float32Array(kb * BLOCK);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) column[k] = src[k * N + n];
+    for (let b = 0; b < kb; b++) {
+      const end = Math.min(K, (b + 1) * BLOCK);
+      let max = 0;
+      for (let k = b * BLOCK; k < end; k++) max = Math.max(max, Math.abs(column[k]));
+      const scale = max > 0 ? max / 127 : 1;
+      scales[n * kb + b] = scale;
+      // block b of column n starts at (n·kb + b)·BLOCK, so row k sits at n·kb·BLOCK + k
+      for (let k = b * BLOCK; k < end; k++) codes[n * kb * BLOCK + k] = ZERO_POINT + Math.max(-127, Math.min(127, Math.round(column[k] / scale)));
+    }
+  }
+  return { K, N, codes, scales, zeroPoints: new Uint8Array(N * kb).fill(ZERO_POINT) };
+}
+
+/** The fp32 weight [K, N] an Int8Weight stands for (what the quantized graph computes with). */
+export function dequantizeInt8(q: Pick<Int8Weight, 'K' | 'N' | 'codes' | 'scales'>): HostTensor {
+  const { K, N, codes, scales } = q;
+  const kb = kBlocks(K);
+  const out = new Float32Array(K * N);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const b = Math.floor(k / BLOCK);
+      out[k * N + n] = (codes[n * kb * BLOCK + k] - ZERO_POINT) * scales[n * kb + b];
+    }
+  }
+  return { data: out, shape: [K, N] };
+}
