@@ -15,7 +15,9 @@ const maxRssMb = (): number => process.resourceUsage().maxRSS / 1024;
 async function main(): Promise<void> {
   const [dir, cacheDir, precision, corpus] = process.argv.slice(2);
   const t0 = performance.now();
-  const model = await loadModel(dir, { cacheDir, precision: precision as Precision });
+  const stages: Record<string, number> = {};
+  const onProgress = (p: { stage: string }) => (stages[p.stage] = Math.round(process.memoryUsage().rss / 2 ** 20));
+  const model = await loadModel(dir, { cacheDir, precision: precision as Precision, onProgress });
   const loadMs = performance.now() - t0;
   const loadRssMb = maxRssMb();
   const text = benchText(model, 128);
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
       fs.rmSync(out, { recursive: true, force: true });
     }
   }
-  process.stdout.write(JSON.stringify({ loadMs, loadRssMb, inspectMs, inspectRssMb, indexTokPerS, indexRssMb: maxRssMb() }) + '\n');
+  process.stdout.write(JSON.stringify({ rssMbAtStage: stages, loadMs, loadRssMb, inspectMs, inspectRssMb, indexTokPerS, indexRssMb: maxRssMb() }) + '\n');
   await model.dispose();
 }
 main();
