@@ -1,6 +1,7 @@
 /** Loading the --model argument with progress on stderr. */
-import { loadModel, type Model } from '../core';
+import { loadModel, PRECISIONS, type Model, type Precision } from '../core';
 import { defaultModelSpec } from '../core/shared';
+import { UsageError } from './args';
 import { processIo, type Io } from './io';
 
 export async function loadFromArgs(values: Record<string, unknown>, io: Io = processIo, signal?: AbortSignal): Promise<Model> {
@@ -10,6 +11,7 @@ export async function loadFromArgs(values: Record<string, unknown>, io: Io = pro
   return loadModel(spec, {
     cacheDir: values.cache as string | undefined,
     threads: values.threads === undefined ? undefined : Number(values.threads),
+    precision: precisionArg(values.precision),
     signal,
     onProgress: (p) => {
       if (quiet) return;
@@ -23,7 +25,15 @@ export async function loadFromArgs(values: Record<string, unknown>, io: Io = pro
   });
 }
 
+/** --precision fp32|int8 (default fp32); anything else is a usage error naming the choices. */
+function precisionArg(v: unknown): Precision | undefined {
+  if (v === undefined) return undefined;
+  if (!PRECISIONS.includes(v as Precision)) throw new UsageError(`--precision must be ${PRECISIONS.join(' or ')}, got "${String(v)}"`);
+  return v as Precision;
+}
+
 export const modelOptions = {
+  precision: { type: 'string' },
   model: { type: 'string', short: 'm' },
   cache: { type: 'string' },
   threads: { type: 'string' },

@@ -153,6 +153,7 @@ export class Ctx implements vscode.Disposable {
               spec,
               cacheDir: path.join(this.extension.globalStorageUri.fsPath, 'models'),
               threads: this.config.threads || defaultThreads(),
+              precision: this.config.precision,
             },
             {
               onProgress: (p) => {

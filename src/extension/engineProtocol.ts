@@ -22,6 +22,7 @@ export interface LoadParams {
   spec: string;
   cacheDir?: string;
   threads?: number;
+  precision?: 'fp32' | 'int8';
 }
 
 export interface InspectResultView {

@@ -87,6 +87,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     model = await core.loadModel(params.spec, {
       cacheDir: params.cacheDir,
       threads: params.threads,
+      precision: params.precision,
       onProgress: (p) => job.progress({ stage: p.stage, fraction: p.fraction, message: p.message }),
     });
     // Warm up once here, while the status bar says "loading": the first analysis and the first

@@ -54,6 +54,7 @@ export class ModelSession {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       logSeverityLevel: 3,
+      ...(process.env.TMP_ORT ? JSON.parse(process.env.TMP_ORT) : {}),
     };
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     return new ModelSession(session, info);
