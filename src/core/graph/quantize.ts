@@ -26,24 +26,34 @@ export interface Int8Weight {
 
 export const kBlocks = (K: number): number => Math.ceil(K / BLOCK);
 
-/** Quantizes W [K, N] (row-major, as the graph's MatMul weights are stored). */
+/**
+ * Quantizes W [K, N] (row-major, as the graph's MatMul weights are stored). Walks W by
+ * rows, one block of BLOCK rows at a time, so reads are sequential; the strided writes of
+ * a block stay within a cache-sized window.
+ */
 export function quantizeInt8(w: HostTensor): Int8Weight {
   const [K, N] = w.shape;
   const src = w.data;
   const kb = kBlocks(K);
-  const codes = new Uint8Array(N * kb * BLOCK).fill(ZERO_POINT);
+  const stride = kb * BLOCK;
+  const codes = new Uint8Array(N * stride).fill(ZERO_POINT);
   const scales = new Float32Array(N * kb);
-  const column = new Float32Array(kb * BLOCK);
-  for (let n = 0; n < N; n++) {
-    for (let k = 0; k < K; k++) column[k] = src[k * N + n];
-    for (let b = 0; b < kb; b++) {
-      const end = Math.min(K, (b + 1) * BLOCK);
-      let max = 0;
-      for (let k = b * BLOCK; k < end; k++) max = Math.max(max, Math.abs(column[k]));
-      const scale = max > 0 ? max / 127 : 1;
-      scales[n * kb + b] = scale;
-      // block b of column n starts at (n·kb + b)·BLOCK, so row k sits at n·kb·BLOCK + k
-      for (let k = b * BLOCK; k < end; k++) codes[n * kb * BLOCK + k] = ZERO_POINT + Math.max(-127, Math.min(127, Math.round(column[k] / scale)));
+  const max = new Float32Array(N);
+  for (let b = 0; b < kb; b++) {
+    const end = Math.min(K, (b + 1) * BLOCK);
+    max.fill(0);
+    for (let k = b * BLOCK; k < end; k++) {
+      const row = k * N;
+      for (let n = 0; n < N; n++) max[n] = Math.max(max[n], Math.abs(src[row + n]));
+    }
+    for (let n = 0; n < N; n++) {
+      max[n] = max[n] > 0 ? max[n] / 127 : 1;
+      scales[n * kb + b] = max[n];
+    }
+    for (let k = b * BLOCK; k < end; k++) {
+      const row = k * N;
+      // block b of column n starts at n·stride + b·BLOCK, so row k sits at n·stride + k
+      for (let n = 0; n < N; n++) codes[n * stride + k] = ZERO_POINT + Math.max(-127, Math.min(127, Math.round(src[row + n] / max[n])));
     }
   }
   return { K, N, codes, scales, zeroPoints: new Uint8Array(N * kb).fill(ZERO_POINT) };
