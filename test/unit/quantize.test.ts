@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCK, dequantizeInt8, kBlocks, quantizeInt8, ZERO_POINT } from '../../src/core/graph/quantize';
+import { BLOCK, dequantizeInt8, kBlocks, quantizeInt8, quantizeRowsInt8, ZERO_POINT } from '../../src/core/graph/quantize';
 
 test('int8 quantization: MatMulNBits layout, per-block scales, error within half a step, padding', () => {
   const K = 2 * BLOCK + 5; // a partial last block
@@ -33,4 +33,16 @@ test('int8 quantization: MatMulNBits layout, per-block scales, error within half
   // zeros stay exactly zero
   const z = quantizeInt8({ data: new Float32Array(BLOCK * 2), shape: [BLOCK, 2] });
   assert.ok(dequantizeInt8(z).data.every((v) => v === 0));
+});
+
+test('int8 rows (embedding tables): the codes and scales of quantizing the transpose, row-major', () => {
+  const V = 5;
+  const d = BLOCK + 7;
+  const data = Float32Array.from({ length: V * d }, (_, i) => Math.cos(i * 1.7) * (1 + (i % 11)));
+  const transposed = new Float32Array(V * d);
+  for (let v = 0; v < V; v++) for (let j = 0; j < d; j++) transposed[j * V + v] = data[v * d + j];
+  const rows = quantizeRowsInt8({ data, shape: [V, d] });
+  const cols = quantizeInt8({ data: transposed, shape: [d, V] });
+  assert.deepEqual([...rows.codes], [...cols.codes]);
+  assert.deepEqual([...rows.scales], [...cols.scales]);
 });

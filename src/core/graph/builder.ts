@@ -5,7 +5,7 @@
  */
 import { DataType, encodeModel, type AttrValue, type Dim, type ExternalRef, type Initializer, type OnnxGraph, type OnnxNode, type ValueInfo } from '../onnx/model';
 import { release, type HostTensor } from '../tensor';
-import { kBlocks, quantizeInt8, BLOCK, type Precision } from './quantize';
+import { kBlocks, quantizeInt8, quantizeRowsInt8, BLOCK, ZERO_POINT, type Precision } from './quantize';
 
 export const OPSET = 23;
 /** Domain of onnxruntime's contrib operators (MatMulNBits). */
@@ -113,6 +113,28 @@ export class GraphBuilder {
     this.store(`${name}.zp`, DataType.UINT8, [q.N, kb], q.zeroPoints);
     (this.parent ?? this).usesMsDomain = true;
     return this.op('MatMulNBits', [x, `${name}.q8`, `${name}.scales`, `${name}.zp`], { K: q.K, N: q.N, bits: 8, block_size: BLOCK }, MS_DOMAIN);
+  }
+
+  /**
+   * Rows `ids` of a table [V, d] (the token embedding). At int8 the table is stored as
+   * 8-bit codes with a scale per block of BLOCK values and the rows are dequantized after
+   * the Gather, so only the rows a run needs are ever fp32.
+   */
+  embedding(ids: string, name: string, t: HostTensor): string {
+    if (this.precision === 'fp32') return this.op('Gather', [this.weight(name, t), ids]);
+    const [V, d] = t.shape;
+    const q = quantizeRowsInt8(t);
+    release(t);
+    const kb = kBlocks(d);
+    this.store(`${name}.q8`, DataType.UINT8, [V, kb, BLOCK], q.codes, d);
+    this.store(`${name}.scales`, DataType.FLOAT, [V, kb], bytesOf(q.scales));
+    const codes = this.op('Cast', [this.op('Gather', [`${name}.q8`, ids])], { to: DataType.FLOAT });
+    const scales = this.op('Unsqueeze', [this.op('Gather', [`${name}.scales`, ids]), this.constInt([-1])]);
+    const rows = this.op('Mul', [this.op('Sub', [codes, this.constFloat([ZERO_POINT], [])]), scales]);
+    // [..., kb, BLOCK] → [..., kb·BLOCK], then drop the padding past d
+    const ids3 = this.op('Shape', [ids]);
+    const flat = this.op('Reshape', [rows, this.op('Concat', [ids3, this.constInt([kb * BLOCK])], { axis: 0 })]);
+    return kb * BLOCK === d ? flat : this.op('Slice', [flat, this.constInt([0]), this.constInt([d]), this.constInt([-1])]);
   }
 
   /** The weights written to the sink, in order (empty without a sink). */

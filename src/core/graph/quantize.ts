@@ -59,6 +59,32 @@ export function quantizeInt8(w: HostTensor): Int8Weight {
   return { K, N, codes, scales, zeroPoints: new Uint8Array(N * kb).fill(ZERO_POINT) };
 }
 
+/**
+ * Quantizes the rows of a table [V, d] (an embedding) in blocks of BLOCK along d: the
+ * same codes and scales as quantizeInt8 of its transpose, laid out so a Gather of rows
+ * fetches a row's codes [kBlocks·BLOCK] and scales [kBlocks].
+ */
+export function quantizeRowsInt8(t: HostTensor): Int8Weight {
+  const [V, d] = t.shape;
+  const src = t.data;
+  const kb = kBlocks(d);
+  const stride = kb * BLOCK;
+  const codes = new Uint8Array(V * stride).fill(ZERO_POINT);
+  const scales = new Float32Array(V * kb);
+  for (let v = 0; v < V; v++) {
+    for (let b = 0; b < kb; b++) {
+      const from = v * d + b * BLOCK;
+      const to = v * d + Math.min(d, (b + 1) * BLOCK);
+      let max = 0;
+      for (let i = from; i < to; i++) max = Math.max(max, Math.abs(src[i]));
+      const scale = max > 0 ? max / 127 : 1;
+      scales[v * kb + b] = scale;
+      for (let i = from; i < to; i++) codes[v * stride + b * BLOCK + (i - from)] = ZERO_POINT + Math.max(-127, Math.min(127, Math.round(src[i] / scale)));
+    }
+  }
+  return { K: d, N: V, codes, scales, zeroPoints: new Uint8Array(0) };
+}
+
 /** The fp32 weight [K, N] an Int8Weight stands for (what the quantized graph computes with). */
 export function dequantizeInt8(q: Pick<Int8Weight, 'K' | 'N' | 'codes' | 'scales'>): HostTensor {
   const { K, N, codes, scales } = q;

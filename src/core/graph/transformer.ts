@@ -62,7 +62,7 @@ export function buildTransformerGraph(model: CanonicalModel, opts: BuilderOption
   const positions = g.op('Range', [g.constInt([0], []), seqLen, g.constInt([1], [])]);
   const positionIds = g.op('Expand', [g.op('Unsqueeze', [positions, g.constInt([0])]), shape]);
 
-  let x = g.op('Gather', [g.weight('embed', model.embed), ids]);
+  let x = g.embedding(ids, 'embed', model.embed);
   if (cfg.embedScale !== 1) x = g.op('Mul', [x, g.constFloat([cfg.embedScale], [])]);
   if (cfg.positions === 'learned') {
     const rows = cfg.positionOffset ? g.op('Add', [positions, g.constInt([cfg.positionOffset], [])]) : positions;
