@@ -1,7 +1,7 @@
 /** Loading the --model argument with progress on stderr. */
-import { InsufficientMemoryError, loadModel, loadProgressText, type LoadProgress, type Model } from '../core';
+import { InsufficientMemoryError, loadModel, loadProgressText, PRECISIONS, type LoadProgress, type Model, type Precision } from '../core';
 import { defaultModelSpec } from '../core/shared';
-import { intOption } from './args';
+import { intOption, UsageError } from './args';
 import { processIo, type Io } from './io';
 
 /** onnxruntime threads (0: its own choice); the extension's ffnLens.threads has the same range. */
@@ -15,6 +15,7 @@ export async function loadFromArgs(values: Record<string, unknown>, io: Io = pro
     cacheDir: values.cache as string | undefined,
     threads: values.threads === undefined ? undefined : intOption(values, 'threads', 0, 0, MAX_THREADS),
     memoryCheck: !values['no-memory-check'],
+    precision: precisionArg(values.precision),
     signal,
     onProgress: (p) => {
       if (quiet) return;
@@ -37,7 +38,15 @@ function progressLine(p: LoadProgress): string {
   return p.fraction === undefined ? text : `${text} ${(100 * p.fraction).toFixed(0)}%`;
 }
 
+/** --precision fp32|int8 (default fp32); anything else is a usage error naming the choices. */
+function precisionArg(v: unknown): Precision | undefined {
+  if (v === undefined) return undefined;
+  if (!PRECISIONS.includes(v as Precision)) throw new UsageError(`--precision must be ${PRECISIONS.join(' or ')}, got "${String(v)}"`);
+  return v as Precision;
+}
+
 export const modelOptions = {
+  precision: { type: 'string' },
   model: { type: 'string', short: 'm' },
   cache: { type: 'string' },
   threads: { type: 'string' },

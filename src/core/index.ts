@@ -9,6 +9,7 @@ export type { Intervention, HookTensor, RunOptions } from './runtime/session';
 export type { Tokenizer, TokenSpan } from './tokenize/types';
 export { hookName, candidateHook, allHookNames, selectHooks, canonicalHookName, LOGITS, FINAL_NORM, LAYER_HOOKS, type LayerHookKind } from './hooks';
 export { defaultCacheDir } from './graph/cache';
+export { PRECISIONS, type Precision } from './graph/quantize';
 export { writeFileAtomic } from './io/atomic';
 export { readRegularFile, decodeUtf8 } from './io/readFile';
 export { inspect, tokensFor, type InspectResult, type InspectOptions, type MemoryHit, type PositionMemories, type TokenPrediction } from './analysis/inspect';

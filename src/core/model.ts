@@ -3,10 +3,15 @@
  * weights analyses need (keys, values, output embedding) without running anything.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { familyFor } from './arch/registry';
-import type { ArchFamily, CanonicalModel, Linear, ModelConfig, Norm } from './arch/types';
-import { BUILDER_VERSION, checkpointHash, defaultCacheDir, graphCachePath, readCachedGraphInfo, removeCachedGraph, writeCachedGraph } from './graph/cache';
+import type { Linear, ModelConfig, Norm } from './arch/types';
+import type { BuilderOptions, GraphBuilder, StoredTensor } from './graph/builder';
+import { BUILDER_VERSION, checkpointHash, defaultCacheDir, GraphEntryWriter, graphEntry, readGraphEntry, removeGraphEntry, type GraphEntry, type HashPart } from './graph/cache';
+import type { GraphInfo } from './graph/contract';
+import type { Precision } from './graph/quantize';
+import { StoredWeights } from './graph/storedWeights';
 import { buildTransformerGraph } from './graph/transformer';
 import { allHookNames } from './hooks';
 import { openCheckpoint } from './load/checkpoint';
@@ -36,6 +41,8 @@ export interface ModelInfo {
   /** Content hash of the checkpoint's files: identifies the model in caches and indexes. */
   hash: string;
   source: string;
+  /** fp32 (exact) or int8 (weight-only quantized matrices; hooks stay fp32). */
+  precision: Precision;
 }
 
 export interface LoadProgress {
@@ -52,8 +59,10 @@ export interface LoadOptions {
   cacheDir?: string;
   /** Hub address for hub ids (a mirror); default $HF_ENDPOINT or huggingface.co. */
   hubEndpoint?: string;
-  /** Skip the graph cache (always build). */
+  /** Skip the graph cache (always build, into a temporary folder removed on dispose). */
   noCache?: boolean;
+  /** fp32 (default, exact) or int8: weight matrices quantized to 8 bits inside the graph. */
+  precision?: Precision;
   threads?: number;
   /**
    * Refuse (InsufficientMemoryError) a load that the free memory cannot hold, estimated from
@@ -68,91 +77,155 @@ interface OpenedCheckpoint {
   raw: Record<string, unknown>;
   weights: WeightStore;
   tokenizer: (vocabSize: number) => Promise<Tokenizer>;
-  /** The checkpoint's bytes as the loader read them (hashed, not read again). */
-  contents: Uint8Array[];
+  /** What the content hash covers: bytes already read, or files to stream. */
+  contents: HashPart[];
+  close(): void;
 }
 
 function openSource(src: ModelSource): OpenedCheckpoint {
   if (src.kind === 'llama2c') {
     const { config, weights, contents } = loadLlama2c(src.file);
-    return { raw: config, weights, contents: [contents], tokenizer: async (n) => Llama2cTokenizer.fromFile(src.tokenizer, n) };
+    return { raw: config, weights, contents: [contents], tokenizer: async (n) => Llama2cTokenizer.fromFile(src.tokenizer, n), close: () => {} };
   }
   const ck = openCheckpoint(src.dir);
   const hasTokenizer = fs.existsSync(path.join(src.dir, 'tokenizer.json'));
   const tokenizer = async (n: number) => (hasTokenizer ? HfTokenizer.fromDirectory(src.dir, n) : new MissingTokenizer(n, src.dir));
-  return { raw: ck.config, weights: ck.weights, contents: ck.contents, tokenizer };
+  return { raw: ck.config, weights: ck.weights, contents: ck.contents, tokenizer, close: () => ck.weights.close() };
 }
 
+/** Reports bytes written while a graph is built, at most every 64 MB. */
+const PROGRESS_BYTES = 64 << 20;
+
+/** A graph built into `entry`: the weights stream to its data file as they are converted. */
+function buildEntry(entry: GraphEntry, build: (opts: BuilderOptions) => { builder: GraphBuilder; info: GraphInfo }, precision: Precision, onBytes?: (n: number) => void, signal?: AbortSignal): StoredTensor[] {
+  const writer = new GraphEntryWriter(entry);
+  let written = 0;
+  let reported = 0;
+  const sink = {
+    write(bytes: Uint8Array) {
+      signal?.throwIfAborted();
+      written += bytes.byteLength;
+      if (onBytes && written - reported >= PROGRESS_BYTES) onBytes((reported = written));
+      return writer.write(bytes);
+    },
+  };
+  try {
+    const { builder, info } = build({ sink, precision });
+    writer.commit(builder.serialize(BUILDER_VERSION), info, builder.storedTensors());
+    return [...builder.storedTensors()];
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+}
+
+/** A private folder for graphs that are not cached; removed when the model is disposed. */
+const scratchDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-lens-graph-'));
+
 export class Model {
-  private canonicalCache?: CanonicalModel;
+  /** Analysis sessions (vocabulary projection, ranks), created on first use and released with the model. */
+  private readonly sessions = new Map<string, Promise<ModelSession>>();
+  private scratch?: string;
+  private disposed = false;
 
   private constructor(
     readonly info: ModelInfo,
     readonly config: ModelConfig,
     readonly tokenizer: Tokenizer,
     private readonly session: ModelSession,
-    private readonly family: ArchFamily,
-    private readonly raw: Record<string, unknown>,
-    private readonly weights: WeightStore,
-  ) {}
+    private readonly weights: StoredWeights,
+    scratch: string | undefined,
+    private readonly threads: number | undefined,
+  ) {
+    this.scratch = scratch;
+  }
 
   static async load(spec: string, opts: LoadOptions = {}): Promise<Model> {
     const cacheDir = opts.cacheDir ?? defaultCacheDir();
+    const precision = opts.precision ?? 'fp32';
     const progress = opts.onProgress ?? (() => {});
     const onDownload = (p: DownloadProgress) =>
       progress({ stage: 'download', message: `downloading ${p.file}`, fraction: p.total ? p.loaded / p.total : undefined });
     const src = await resolveModel(spec, { cacheDir, hubEndpoint: opts.hubEndpoint, onDownload, signal: opts.signal });
 
-    if (opts.memoryCheck !== false) assertMemoryFits(src, 'fp32');
+    if (opts.memoryCheck !== false) assertMemoryFits(src, precision);
     const bytesTotal = checkpointFiles(src).reduce((a, f) => a + fs.statSync(f).size, 0);
     progress({ stage: 'read', message: `reading ${src.name}`, bytesRead: 0, bytesTotal });
     const opened = openSource(src);
     progress({ stage: 'read', message: `read ${src.name}`, bytesRead: bytesTotal, bytesTotal });
-    const family = familyFor(opened.raw.model_type);
-    const config = family.parseConfig(opened.raw);
-    const hash = checkpointHash(opened.contents);
-    const tokenizer = await opened.tokenizer(config.vocabSize);
-    opts.signal?.throwIfAborted();
-
-    const cached = graphCachePath(cacheDir, hash);
-    const cachedInfo = opts.noCache ? undefined : readCachedGraphInfo(cached);
+    let scratch: string | undefined;
     let session: ModelSession | undefined;
-    if (cachedInfo) {
-      progress({ stage: 'session', message: 'loading the cached graph' });
-      // a damaged cache entry is rebuilt rather than reported
-      session = await ModelSession.create(cached, cachedInfo, { threads: opts.threads }).catch(() => {
-        removeCachedGraph(cached);
-        return undefined;
-      });
-    }
-    if (!session) {
-      progress({ stage: 'build', message: 'building the instrumented graph' });
-      const builder = buildTransformerGraph(family.convert(config, opened.raw, opened.weights));
-      const graphInfo = { nLayers: config.nLayers, aliases: Object.fromEntries(builder.aliases()) };
-      // The fp32 weights and the serialised graph are not kept: onnxruntime holds its own
-      // copy, and handing it the cached file lets both be collected before it allocates.
-      let chunks: Uint8Array[] | undefined = builder.serialize(BUILDER_VERSION);
-      const graph = !opts.noCache && writeCachedGraph(cached, chunks, graphInfo) ? cached : Buffer.concat(chunks);
-      chunks = undefined;
+    try {
+      const family = familyFor(opened.raw.model_type);
+      const config = family.parseConfig(opened.raw);
+      const hash = checkpointHash(opened.contents, opts.noCache ? undefined : cacheDir);
+      const tokenizer = await opened.tokenizer(config.vocabSize);
       opts.signal?.throwIfAborted();
-      progress({ stage: 'session', message: 'creating the onnxruntime session' });
-      session = await ModelSession.create(graph, graphInfo, { threads: opts.threads });
+
+      let entry = graphEntry(path.join(cacheDir, 'graphs'), hash, precision);
+      let record = opts.noCache ? undefined : readGraphEntry(entry);
+      if (record) {
+        progress({ stage: 'session', message: 'loading the cached graph' });
+        // an entry onnxruntime rejects despite its checksums (another version wrote it) is rebuilt
+        session = await ModelSession.create(entry.onnx, record.info, { threads: opts.threads }).catch(() => {
+          removeGraphEntry(entry);
+          return undefined;
+        });
+      }
+      let tensors = record?.tensors;
+      if (!session) {
+        progress({ stage: 'build', message: `building the ${precision} graph` });
+        const info: GraphInfo = { nLayers: config.nLayers, aliases: {} };
+        const build = (o: BuilderOptions) => {
+          const builder = buildTransformerGraph(family.convert(config, opened.raw, opened.weights), o);
+          info.aliases = Object.fromEntries(builder.aliases());
+          return { builder, info };
+        };
+        const onBytes = (n: number) => progress({ stage: 'build', message: `building the ${precision} graph: ${(n / 2 ** 20).toFixed(0)} MB written` });
+        tensors = undefined;
+        if (!opts.noCache) {
+          try {
+            tensors = buildEntry(entry, build, precision, onBytes, opts.signal);
+          } catch (e) {
+            // only a cache that cannot be written (EACCES, ENOSPC, …) falls back to a private folder
+            if (opts.signal?.aborted || typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
+          }
+        }
+        if (!tensors) {
+          scratch = scratchDir();
+          entry = graphEntry(scratch, hash, precision);
+          tensors = buildEntry(entry, build, precision, onBytes, opts.signal);
+        }
+        // the checkpoint is no longer needed: analyses read weights from the built graph
+        opened.close();
+        opts.signal?.throwIfAborted();
+        progress({ stage: 'session', message: 'creating the onnxruntime session' });
+        session = await ModelSession.create(entry.onnx, info, { threads: opts.threads });
+      }
+      const info: ModelInfo = {
+        name: src.name,
+        family: config.family,
+        modelType: config.modelType,
+        nLayers: config.nLayers,
+        dModel: config.dModel,
+        dFf: config.dFf,
+        nHeads: config.nHeads,
+        vocabSize: config.vocabSize,
+        contextSize: config.contextSize,
+        hash,
+        source: src.kind === 'hf' ? src.dir : src.file,
+        precision,
+      };
+      const model = new Model(info, config, tokenizer, session, new StoredWeights(entry.data, tensors!), scratch, opts.threads);
+      progress({ stage: 'ready', message: `${src.name} ready` });
+      return model;
+    } catch (e) {
+      await session?.dispose();
+      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+      throw e;
+    } finally {
+      opened.close();
     }
-    const info: ModelInfo = {
-      name: src.name,
-      family: config.family,
-      modelType: config.modelType,
-      nLayers: config.nLayers,
-      dModel: config.dModel,
-      dFf: config.dFf,
-      nHeads: config.nHeads,
-      vocabSize: config.vocabSize,
-      contextSize: config.contextSize,
-      hash,
-      source: src.kind === 'hf' ? src.dir : src.file,
-    };
-    progress({ stage: 'ready', message: `${src.name} ready` });
-    return new Model(info, config, tokenizer, session, family, opened.raw, opened.weights);
   }
 
   /** Every hook this model's graph exposes. */
@@ -182,38 +255,67 @@ export class Model {
     return out;
   }
 
-  /** The model in canonical orientation, converted on first use (analyses need it, inference does not). */
-  canonical(): CanonicalModel {
-    this.canonicalCache ??= this.family.convert(this.config, this.raw, this.weights);
-    return this.canonicalCache;
-  }
-
-  /** Key matrix of a layer, [d_ff, d_model]: row i is key i (the up projection for gated FFNs). */
+  /**
+   * Key matrix of a layer, [d_ff, d_model]: row i is key i (the up projection for gated
+   * FFNs). Read from the built graph's weights on each call (at int8, dequantized).
+   */
   keys(layer: number): HostTensor {
-    return transpose2d(this.block(layer).up.weight);
+    return transpose2d(this.weights.get(`${this.layerPrefix(layer)}.up.weight`));
   }
 
   /** Value matrix of a layer, [d_ff, d_model]: row i is memory i's value vector. */
   values(layer: number): HostTensor {
-    return this.block(layer).down.weight;
+    return this.weights.get(`${this.layerPrefix(layer)}.down.weight`);
   }
 
   /** Output embedding E as [d_model, vocab] plus optional bias. */
   unembed(): Linear {
-    return this.canonical().unembed;
+    return this.weights.linear('unembed');
   }
 
   finalNorm(): Norm {
-    return this.canonical().finalNorm;
+    return this.weights.norm('final_norm');
   }
 
-  private block(layer: number) {
-    const b = this.canonical().blocks[layer];
-    if (!b) throw new Error(`layer ${layer} is outside 0..${this.config.nLayers - 1}`);
-    return b;
+  /** Weight names as blocks.ts registers them. */
+  private layerPrefix(layer: number): string {
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < this.config.nLayers)) throw new Error(`layer ${layer} is outside 0..${this.config.nLayers - 1}`);
+    return `blocks.${layer}.mlp`;
   }
 
+  /**
+   * A session over an analysis graph of this model (vocabulary projection, ranks), built
+   * once per `key` on first use and released by dispose(). Its weights go to an
+   * external-data file too, so a 262k-token unembedding fits (protobuf stops at 2 GB).
+   */
+  analysisSession(key: string, build: (opts: BuilderOptions) => GraphBuilder): Promise<ModelSession> {
+    if (this.disposed) return Promise.reject(new Error(`${this.info.name} has been disposed`));
+    let s = this.sessions.get(key);
+    if (!s) {
+      this.scratch ??= scratchDir();
+      const entry = graphEntry(this.scratch, key.replace(/[^a-z0-9]+/gi, '-'), 'fp32');
+      s = (async () => {
+        const graphInfo: GraphInfo = { nLayers: 0, aliases: {} };
+        buildEntry(entry, (o) => {
+          const builder = build(o);
+          graphInfo.aliases = Object.fromEntries(builder.aliases());
+          return { builder, info: graphInfo };
+        }, 'fp32');
+        return ModelSession.create(entry.onnx, graphInfo, { threads: this.threads });
+      })();
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** Releases every onnxruntime session of the model and removes its uncached graphs. */
   async dispose(): Promise<void> {
-    await this.session.dispose();
+    if (this.disposed) return;
+    this.disposed = true;
+    const analyses = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled([this.session.dispose(), ...analyses.map(async (s) => (await s).dispose())]);
+    this.weights.close();
+    if (this.scratch) fs.rmSync(this.scratch, { recursive: true, force: true });
   }
 }

@@ -10,15 +10,64 @@ export function tensor(data: Float32Array, shape: number[]): HostTensor {
   return { data, shape };
 }
 
-/** Transpose a 2-D tensor: [rows, cols] → [cols, rows]. */
-export function transpose2d(t: HostTensor): HostTensor {
-  const [rows, cols] = t.shape;
+/**
+ * A tensor whose values are computed (read from disk, converted) when `data` is first
+ * read, and can be dropped again with `release()`. Checkpoint loaders hand these out so a
+ * whole model can be described (shapes, for validation) while at most the tensors being
+ * written are in memory: the graph builder releases each one once it is on disk.
+ */
+export class LazyTensor implements HostTensor {
+  private values?: Float32Array;
+
+  constructor(
+    readonly shape: number[],
+    private readonly compute: () => Float32Array,
+  ) {}
+
+  get data(): Float32Array {
+    if (!this.values) {
+      const v = this.compute();
+      const n = this.shape.reduce((a, b) => a * b, 1);
+      if (v.length !== n) throw new Error(`tensor: shape [${this.shape}] needs ${n} values, got ${v.length}`);
+      this.values = v;
+    }
+    return this.values;
+  }
+
+  /** Forgets the values; the next read of `data` computes them again. */
+  release(): void {
+    this.values = undefined;
+  }
+}
+
+/** Frees a lazy tensor's values (a no-op for plain tensors, which the caller owns). */
+export function release(t: HostTensor): void {
+  if (t instanceof LazyTensor) t.release();
+}
+
+function transposeValues(src: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[base + c];
+    for (let c = 0; c < cols; c++) out[c * rows + r] = src[base + c];
   }
-  return { data: out, shape: [cols, rows] };
+  return out;
+}
+
+/**
+ * Transpose a 2-D tensor: [rows, cols] → [cols, rows]. A lazy tensor stays lazy (its
+ * source is read, transposed and released when the result's values are first needed).
+ */
+export function transpose2d(t: HostTensor): HostTensor {
+  const [rows, cols] = t.shape;
+  if (t instanceof LazyTensor) {
+    return new LazyTensor([cols, rows], () => {
+      const out = transposeValues(t.data, rows, cols);
+      t.release();
+      return out;
+    });
+  }
+  return { data: transposeValues(t.data, rows, cols), shape: [cols, rows] };
 }
 
 /** Rows [start, end) of a 2-D tensor (or elements of a 1-D one), copied. */

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 export const SECTION = 'ffnLens';
 
 /** Changing one of these means the loaded model no longer matches the settings. */
-const RELOAD_KEYS = ['model', 'threads'] as const;
+const RELOAD_KEYS = ['model', 'threads', 'precision'] as const;
 
 export class Config {
   private get cfg(): vscode.WorkspaceConfiguration {
@@ -54,6 +54,11 @@ export class Config {
   /** 0 means one fewer than the machine's cores (see Ctx). */
   get threads(): number {
     return clampInt(this.cfg.get<number>('threads', 0), 0, 256);
+  }
+
+  /** fp32 (exact) or int8 (weight-only 8-bit matrices: about a third of the memory). */
+  get precision(): 'fp32' | 'int8' {
+    return this.cfg.get<string>('precision', 'fp32') === 'int8' ? 'int8' : 'fp32';
   }
 
   get hoverEnabled(): boolean {

@@ -158,6 +158,7 @@ export class Ctx implements vscode.Disposable {
               cacheDir: path.join(this.extension.globalStorageUri.fsPath, 'models'),
               threads: this.config.threads || defaultThreads(),
               memoryCheck,
+              precision: this.config.precision,
             },
             {
               onProgress: (p) => {

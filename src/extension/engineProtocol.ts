@@ -25,6 +25,7 @@ export interface LoadParams {
   threads?: number;
   /** false loads even when the memory estimate says it will not fit (the user chose "Load Anyway"). */
   memoryCheck?: boolean;
+  precision?: 'fp32' | 'int8';
 }
 
 export interface InspectResultView {

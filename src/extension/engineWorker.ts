@@ -88,6 +88,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
       cacheDir: params.cacheDir,
       threads: params.threads,
       memoryCheck: params.memoryCheck,
+      precision: params.precision,
       onProgress: (p) => job.progress({ stage: p.stage, fraction: p.fraction, message: core.loadProgressText(p) }),
     });
     // Warm up once here, while the status bar says "loading": the first analysis and the first

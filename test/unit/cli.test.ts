@@ -66,3 +66,12 @@ test('cli: usage errors exit 2 with the usage line; runtime errors exit 1 with t
   assert.equal(badHook.code, 1);
   assert.match(badHook.stderr, /no hook matches "nothing.here"/);
 });
+
+test('cli --precision: int8 loads a quantized graph with the same planted behaviour; other values are usage errors', async () => {
+  const r = await runCli('inspect', '--model', planted.dir, '--cache', cache, '--precision', 'int8', '--text', 'banana apple', '-q');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /1\s+"apple"\s+7-12\s+"dog"/);
+  const bad = await runCli('inspect', '--model', planted.dir, '--precision', 'fp16', '--text', 'apple');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--precision must be fp32 or int8, got "fp16"/);
+});

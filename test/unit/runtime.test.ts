@@ -70,7 +70,7 @@ test('hooks: patterns, TransformerLens aliases and unknown names', () => {
   assert.throws(() => selectHooks('blocks.9.mlp.coeff', names), /no hook matches "blocks.9.mlp.coeff"/);
 });
 
-test('graph cache: the second load uses the cached graph; a damaged cache entry is rebuilt', async () => {
+test('graph cache: the second load uses the cached graph; a damaged protobuf is rebuilt', async () => {
   const cacheDir = tempDir();
   const stages = async () => {
     const seen: LoadProgress[] = [];
@@ -84,7 +84,7 @@ test('graph cache: the second load uses the cached graph; a damaged cache entry 
   const second = await stages();
   assert.equal(second.built, false, 'loaded from cache');
   assert.deepEqual(second.logits, first.logits);
-  const [file] = fs.readdirSync(path.join(cacheDir, 'graphs'));
+  const file = fs.readdirSync(path.join(cacheDir, 'graphs')).find((f) => f.endsWith('.onnx'))!;
   fs.writeFileSync(path.join(cacheDir, 'graphs', file), 'garbage');
   const third = await stages();
   assert.equal(third.built, true, 'rebuilt after damage');

@@ -18,7 +18,7 @@ function withHeader(header: unknown, data = new Uint8Array(32)): Uint8Array {
 }
 
 test('safetensors: encode → parse round-trips names, shapes and values', () => {
-  const f = new SafetensorsFile(valid(), 'mem');
+  const f = SafetensorsFile.fromBytes(valid(), 'mem');
   assert.deepEqual([...f.entries.keys()], ['a', 'b']);
   assert.deepEqual(f.get('a').shape, [2, 3]);
   assert.deepEqual([...f.get('a').data], [1, 2, 3, 4, 5, 6]);

@@ -4,20 +4,20 @@
  * [n, vocab] leaves onnxruntime. The agreement statistic needs the rank of a trigger's
  * next token in pᵢ wherever it falls, far outside any top-k the value table keeps.
  */
-import { GraphBuilder } from '../graph/builder';
+import { GraphBuilder, type BuilderOptions } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
 import type { ModelSession } from '../runtime/session';
 import type { HostTensor } from '../tensor';
-import { analysisSession, inRowChunks, unembedFeed, vocabScores, type LensMode } from './vocab';
+import { inRowChunks, unembedFeed, vocabScores, type LensMode } from './vocab';
 
 const INPUT = 'x';
 const TARGET = 'target';
 const ABOVE = 'above';
 
 /** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
-function rankGraph(model: Model, mode: LensMode): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:ranks');
+function rankGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:ranks', undefined, opts);
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const target = g.input(TARGET, DataType.INT64, ['n']);
   const column = g.op('Unsqueeze', [target, g.constInt([1])]);
@@ -28,18 +28,8 @@ function rankGraph(model: Model, mode: LensMode): GraphBuilder {
   return g;
 }
 
-const sessions = new WeakMap<Model, Map<LensMode, Promise<ModelSession>>>();
-
-function sessionFor(model: Model, mode: LensMode): Promise<ModelSession> {
-  let byMode = sessions.get(model);
-  if (!byMode) sessions.set(model, (byMode = new Map()));
-  let s = byMode.get(mode);
-  if (!s) {
-    s = analysisSession(rankGraph(model, mode));
-    byMode.set(mode, s);
-  }
-  return s;
-}
+/** The model owns the session (and releases it with itself). */
+const sessionFor = (model: Model, mode: LensMode): Promise<ModelSession> => model.analysisSession(`ranks-${mode}`, (opts) => rankGraph(model, mode, opts));
 
 /**
  * 1-based rank of targets[i] among the vocabulary scores of row i of `x` ([n, d]);

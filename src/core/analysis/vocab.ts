@@ -8,11 +8,11 @@
  * (1 GB each at Llama 3's 128k × 2048), and the graphs stay a few KB to build.
  */
 import { norm as normBlock } from '../graph/blocks';
-import { GraphBuilder } from '../graph/builder';
 import type { Linear } from '../arch/types';
+import { GraphBuilder, type BuilderOptions } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
-import { ModelSession, type Feed } from '../runtime/session';
+import type { Feed, ModelSession } from '../runtime/session';
 import type { HostTensor } from '../tensor';
 
 export interface VocabTop {
@@ -83,14 +83,9 @@ export async function inRowChunks(model: Model, n: number, call: (start: number,
   for (let s = 0; s < n; s += step) await call(s, Math.min(n, s + step));
 }
 
-/** A session over a small analysis graph (no FFN patch inputs). */
-export function analysisSession(g: GraphBuilder): Promise<ModelSession> {
-  return ModelSession.create(Buffer.concat(g.serialize('ffn-lens')), { nLayers: 0, aliases: Object.fromEntries(g.aliases()) });
-}
-
 /** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
-function projectionGraph(model: Model, mode: LensMode): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:vocab');
+function projectionGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:vocab', undefined, opts);
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const k = g.input(K_INPUT, DataType.INT64, [1]);
   const scores = vocabScores(g, model, x, mode);
@@ -107,8 +102,6 @@ function projectionGraph(model: Model, mode: LensMode): GraphBuilder {
 const projectors = new WeakMap<Model, Promise<VocabProjector>>();
 
 export class VocabProjector {
-  private readonly sessions = new Map<LensMode, Promise<ModelSession>>();
-
   private constructor(private readonly model: Model) {}
 
   /** The projector of a model, created once per model; each mode's session on first use. */
@@ -121,13 +114,9 @@ export class VocabProjector {
     return p;
   }
 
+  /** The model owns the session (and releases it with itself). */
   private session(mode: LensMode): Promise<ModelSession> {
-    let s = this.sessions.get(mode);
-    if (!s) {
-      s = analysisSession(projectionGraph(this.model, mode));
-      this.sessions.set(mode, s);
-    }
-    return s;
+    return this.model.analysisSession(`vocab-${mode}`, (opts) => projectionGraph(this.model, mode, opts));
   }
 
   /**

@@ -7,12 +7,12 @@
  * chunk once per call and reuses it for every row) while the buffers stay small at any
  * vocabulary size.
  */
-import { GraphBuilder } from '../graph/builder';
+import { GraphBuilder, type BuilderOptions } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
 import type { ModelSession } from '../runtime/session';
 import type { HostTensor } from '../tensor';
-import { analysisSession, unembedFeed, vocabScores, type LensMode, type Projection, type VocabTop } from './vocab';
+import { unembedFeed, vocabScores, type LensMode, type Projection, type VocabTop } from './vocab';
 
 /** Tokens per chunk and rows per call: 2^24 scores (64 MB) per buffer. onnxruntime's TopK cost
  * per score measured about twice as high on 8,192-wide rows as on 32,768-wide ones. */
@@ -25,8 +25,8 @@ const START = 'start';
 const END = 'end';
 const OUT = { topLogits: 'top.logits', topIds: 'top.ids', bottomLogits: 'bottom.logits', bottomIds: 'bottom.ids', max: 'max', sumExp: 'sumexp' };
 
-function streamGraph(model: Model, mode: LensMode): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:vocab-stream');
+function streamGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:vocab-stream', undefined, opts);
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const k = g.input(K, DataType.INT64, [1]);
   const columns = { start: g.input(START, DataType.INT64, [1]), end: g.input(END, DataType.INT64, [1]) };
@@ -43,15 +43,8 @@ function streamGraph(model: Model, mode: LensMode): GraphBuilder {
   return g;
 }
 
-const sessions = new WeakMap<Model, Map<LensMode, Promise<ModelSession>>>();
-
-function sessionFor(model: Model, mode: LensMode): Promise<ModelSession> {
-  let byMode = sessions.get(model);
-  if (!byMode) sessions.set(model, (byMode = new Map()));
-  let s = byMode.get(mode);
-  if (!s) byMode.set(mode, (s = analysisSession(streamGraph(model, mode))));
-  return s;
-}
+/** The model owns the session (and releases it with itself). */
+const sessionFor = (model: Model, mode: LensMode): Promise<ModelSession> => model.analysisSession(`vocab-stream-${mode}`, (opts) => streamGraph(model, mode, opts));
 
 /** Running top-k (or bottom-k) of n rows: logits best first, ties to the lower token id. */
 class RunningSide {

@@ -9,7 +9,7 @@ import type { GraphBuilder } from './builder';
 import { patchInputs } from './contract';
 
 export function linear(g: GraphBuilder, x: string, w: Linear, name: string): string {
-  const y = g.op('MatMul', [x, g.weight(`${name}.weight`, w.weight)]);
+  const y = g.matmul(x, `${name}.weight`, w.weight);
   return w.bias ? g.op('Add', [y, g.weight(`${name}.bias`, w.bias)]) : y;
 }
 

@@ -1,16 +1,26 @@
 /**
- * On-disk cache of built graphs, keyed by the checkpoint's content and the builder
- * version, so a second load skips conversion and serialisation.
+ * On-disk cache of built graphs, keyed by the checkpoint's content, the builder version
+ * and the precision, so a second load skips conversion and serialisation.
+ *
+ * An entry is three files: the ONNX protobuf (small), its external weight data (any
+ * size) and a JSON record written last, holding the GraphInfo, where each weight sits in
+ * the data file, and the size and SHA-256 of both other files. An entry is used only when
+ * the record exists and both files match it (size and SHA-256), so a crash mid-write, a full disk or a
+ * damaged file means a rebuild, never a corrupt graph handed to onnxruntime.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { tryWriteFileAtomic } from '../io/atomic';
+import { tryWriteFileAtomic, writeFileAtomic } from '../io/atomic';
+import { forEachChunk, openRegularFile } from '../load/fileSource';
+import type { ExternalRef } from '../onnx/model';
+import type { StoredTensor, WeightSink } from './builder';
 import type { GraphInfo } from './contract';
+import type { Precision } from './quantize';
 
 /** Bump whenever the graph a checkpoint produces changes. */
-export const BUILDER_VERSION = 'ffn-lens-graph-9';
+export const BUILDER_VERSION = 'ffn-lens-graph-10';
 
 export function defaultCacheDir(): string {
   if (process.env.FFN_LENS_CACHE) return process.env.FFN_LENS_CACHE;
@@ -18,39 +28,184 @@ export function defaultCacheDir(): string {
   return path.join(base, 'ffn-lens');
 }
 
-/**
- * The checkpoint's identity: a hash of its files' bytes alone, so indexes and tables
- * computed from it stay valid when the graph builder changes.
- */
-export function checkpointHash(parts: Uint8Array[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('hex').slice(0, 32);
+/** Bytes in memory, or a file read in chunks (checkpoint shards of any size). */
+export type HashPart = Uint8Array | { file: string };
+
+function statKey(file: string): string {
+  const st = fs.statSync(file);
+  return `${fs.realpathSync(file)}\0${st.size}\0${st.mtimeMs}\0${st.ino}\0${st.dev}`;
 }
 
-/** A built graph depends on the checkpoint and on the builder that made it. */
-export const graphCachePath = (cacheDir: string, hash: string): string => path.join(cacheDir, 'graphs', `${hash}-${BUILDER_VERSION}.onnx`);
+/**
+ * The checkpoint's identity: a hash of its files' bytes alone, so indexes and tables
+ * computed from it stay valid when the graph builder changes. Hashing gigabytes takes
+ * seconds, so with `memoDir` the result is remembered against each file's path, size,
+ * modification time and inode (as make and git do): a file rewritten in place with the
+ * same size and mtime would go unnoticed.
+ */
+export function checkpointHash(parts: HashPart[], memoDir?: string): string {
+  let memo: string | undefined;
+  if (memoDir) {
+    const key = createHash('sha256');
+    for (const p of parts) key.update(p instanceof Uint8Array ? p : statKey(p.file)).update('\0');
+    memo = path.join(memoDir, 'hashes', key.digest('hex').slice(0, 40));
+    try {
+      const known = fs.readFileSync(memo, 'utf8');
+      if (/^[0-9a-f]{32}$/.test(known)) return known;
+    } catch {
+      // not remembered yet
+    }
+  }
+  const h = createHash('sha256');
+  for (const p of parts) {
+    if (p instanceof Uint8Array) {
+      h.update(p);
+      continue;
+    }
+    const src = openRegularFile(p.file);
+    try {
+      forEachChunk(src, (c) => h.update(c));
+    } finally {
+      src.close();
+    }
+  }
+  const hash = h.digest('hex').slice(0, 32);
+  if (memo) tryWriteFileAtomic(memo, [hash]);
+  return hash;
+}
 
-/** The runtime facts of a cached graph (GraphInfo) live beside it. */
-const graphInfoPath = (graphFile: string): string => graphFile.replace(/\.onnx$/, '.json');
+/** The files of one cache entry. */
+export interface GraphEntry {
+  onnx: string;
+  data: string;
+  record: string;
+}
 
-/** The GraphInfo of a cached graph, or undefined when the entry is absent or incomplete. */
-export function readCachedGraphInfo(graphFile: string): GraphInfo | undefined {
+/** A built graph depends on the checkpoint, the builder that made it and the precision. */
+export function graphEntry(dir: string, hash: string, precision: Precision): GraphEntry {
+  const base = path.join(dir, `${hash}-${BUILDER_VERSION}-${precision}`);
+  return { onnx: `${base}.onnx`, data: `${base}.onnx.data`, record: `${base}.json` };
+}
+
+interface FileCheck {
+  size: number;
+  sha256: string;
+}
+
+/** What the record of an entry holds. */
+export interface GraphRecord {
+  info: GraphInfo;
+  /** Where each weight sits in the data file. */
+  tensors: StoredTensor[];
+  files: { onnx: FileCheck; data: FileCheck };
+}
+
+/*
+ * SHA-256, not zlib.crc32: Node 20's crc32 returned wrong running values once optimised
+ * (chained over many small chunks it disagreed with the CRC of their concatenation).
+ */
+function checkFile(file: string): FileCheck {
+  const src = openRegularFile(file);
   try {
-    if (!fs.existsSync(graphFile)) return undefined;
-    const info = JSON.parse(fs.readFileSync(graphInfoPath(graphFile), 'utf8')) as GraphInfo;
-    return typeof info.nLayers === 'number' && typeof info.aliases === 'object' ? info : undefined;
-  } catch {
-    return undefined;
+    const h = createHash('sha256');
+    forEachChunk(src, (c) => h.update(c));
+    return { size: src.size, sha256: h.digest('hex') };
+  } finally {
+    src.close();
   }
 }
 
-/** Stores a built graph and its GraphInfo; false when the cache cannot be written. */
-export function writeCachedGraph(graphFile: string, chunks: readonly Uint8Array[], info: GraphInfo): boolean {
-  return tryWriteFileAtomic(graphInfoPath(graphFile), [JSON.stringify(info)]) && tryWriteFileAtomic(graphFile, chunks);
+/**
+ * The record of a complete, intact entry, or undefined (after removing whatever is
+ * there) when it is absent, partial or does not match its checksums.
+ */
+export function readGraphEntry(entry: GraphEntry): GraphRecord | undefined {
+  let record: GraphRecord;
+  try {
+    record = JSON.parse(fs.readFileSync(entry.record, 'utf8')) as GraphRecord;
+  } catch {
+    return undefined;
+  }
+  try {
+    const ok =
+      typeof record.info?.nLayers === 'number' &&
+      Array.isArray(record.tensors) &&
+      (['onnx', 'data'] as const).every((k) => {
+        const want = record.files?.[k];
+        const got = checkFile(entry[k]);
+        return want && got.size === want.size && got.sha256 === want.sha256;
+      });
+    if (ok) return record;
+  } catch {
+    // a file is missing or unreadable: the entry is incomplete
+  }
+  removeGraphEntry(entry);
+  return undefined;
 }
 
-export function removeCachedGraph(graphFile: string): void {
-  fs.rmSync(graphFile, { force: true });
-  fs.rmSync(graphInfoPath(graphFile), { force: true });
+export function removeGraphEntry(entry: GraphEntry): void {
+  for (const f of [entry.record, entry.onnx, entry.data]) fs.rmSync(f, { force: true });
+}
+
+/** Offsets in the data file are page-aligned so onnxruntime may map weights in place. */
+const ALIGN = 4096;
+
+/**
+ * Streams weights into an entry's data file (a temporary name until `commit`), hashing
+ * it as it goes so the file is never read back to checksum it.
+ */
+export class GraphEntryWriter implements WeightSink {
+  private readonly tmp: string;
+  private readonly fd: number;
+  private size = 0;
+  private readonly hash = createHash('sha256');
+
+  constructor(readonly entry: GraphEntry) {
+    fs.mkdirSync(path.dirname(entry.data), { recursive: true });
+    this.tmp = `${entry.data}.tmp-${process.pid}-${Date.now()}`;
+    // exclusive: never follow or reuse something already there
+    this.fd = fs.openSync(this.tmp, 'wx', 0o644);
+  }
+
+  private append(bytes: Uint8Array): void {
+    for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(this.fd, bytes, done, bytes.byteLength - done, this.size + done);
+    this.size += bytes.byteLength;
+    this.hash.update(bytes);
+  }
+
+  write(bytes: Uint8Array): ExternalRef {
+    const pad = (ALIGN - (this.size % ALIGN)) % ALIGN;
+    if (pad) this.append(new Uint8Array(pad));
+    const offset = this.size;
+    this.append(bytes);
+    return { location: path.basename(this.entry.data), offset, length: bytes.byteLength };
+  }
+
+  /** Makes the entry whole: data file, protobuf, then the record that vouches for both. */
+  commit(onnx: readonly Uint8Array[], info: GraphInfo, tensors: readonly StoredTensor[]): void {
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    fs.renameSync(this.tmp, this.entry.data);
+    writeFileAtomic(this.entry.onnx, onnx);
+    const h = createHash('sha256');
+    let size = 0;
+    for (const c of onnx) {
+      h.update(c);
+      size += c.byteLength;
+    }
+    const files = { onnx: { size, sha256: h.digest('hex') }, data: { size: this.size, sha256: this.hash.digest('hex') } };
+    const record: GraphRecord = { info, tensors: [...tensors], files };
+    writeFileAtomic(this.entry.record, [JSON.stringify(record)]);
+  }
+
+  /** Drops a half-written entry. */
+  abort(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed by a failed commit
+    }
+    fs.rmSync(this.tmp, { force: true });
+    removeGraphEntry(this.entry);
+  }
 }

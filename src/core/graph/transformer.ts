@@ -7,7 +7,7 @@ import { validateShapes } from '../arch/validate';
 import { candidateHook, FINAL_NORM, hookName, LOGITS, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hooks';
 import { DataType } from '../onnx/model';
 import { block, linear, norm, type SharedInputs } from './blocks';
-import { GraphBuilder } from './builder';
+import { GraphBuilder, type BuilderOptions } from './builder';
 import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from './contract';
 
 /** Rotary tables and attention masks, each built on first use and shared by every layer that needs it. */
@@ -65,10 +65,10 @@ function dynamicInvFreq(g: GraphBuilder, dim: number, d: NonNullable<RopeSpec['d
   return g.op('Where', [g.op('Greater', [seqLen, g.constInt([d.after], [])]), scaled, within]);
 }
 
-export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
+export function buildTransformerGraph(model: CanonicalModel, opts: BuilderOptions = {}): GraphBuilder {
   validateShapes(model);
   const cfg = model.config;
-  const g = new GraphBuilder(`ffn-lens:${cfg.family}`);
+  const g = new GraphBuilder(`ffn-lens:${cfg.family}`, undefined, opts);
   const ids = g.input(INPUT_IDS, DataType.INT64, ['batch', 'seq']);
 
   // positions 0..seq-1 as [batch, seq], derived from the ids' shape
@@ -77,7 +77,7 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
   const positions = g.op('Range', [g.constInt([0], []), seqLen, g.constInt([1], [])]);
   const positionIds = g.op('Expand', [g.op('Unsqueeze', [positions, g.constInt([0])]), shape]);
 
-  let x = g.op('Gather', [g.weight('embed', model.embed), ids]);
+  let x = g.embedding(ids, 'embed', model.embed);
   if (cfg.embedScale !== 1) x = g.op('Mul', [x, g.constFloat([cfg.embedScale], [])]);
   if (cfg.positions === 'learned') {
     const rows = cfg.positionOffset ? g.op('Add', [positions, g.constInt([cfg.positionOffset], [])]) : positions;

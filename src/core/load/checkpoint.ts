@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SafetensorsFile, SafetensorsWeightStore } from './safetensors';
+import type { HashPart } from '../graph/cache';
 import type { WeightStore } from './weights';
 import { containedPath } from '../io/paths';
 import { checkRegularFile, readRegularFile } from '../io/readFile';
@@ -15,9 +16,10 @@ const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 export interface Checkpoint {
   dir: string;
   config: Record<string, unknown>;
-  weights: WeightStore;
-  /** The bytes that define the model (config and weights, as read), for its content hash. */
-  contents: Uint8Array[];
+  /** Tensors read on demand from the open shards; close it when done. */
+  weights: WeightStore & { close(): void };
+  /** What defines the model, for its content hash: the config's bytes, then each shard file. */
+  contents: HashPart[];
 }
 
 /** Model JSON files nest a few levels; a hostile one nested deeper would overflow the stack wherever it is walked. */
@@ -80,7 +82,13 @@ export function openCheckpoint(dir: string): Checkpoint {
   const configFile = path.join(dir, 'config.json');
   const config = readJson(configFile, 'config.json');
   const files = weightFiles(dir);
-  const shards = files.map((f) => SafetensorsFile.open(f));
-  const contents = [new TextEncoder().encode(JSON.stringify(config)), ...shards.map((f) => f.contents)];
+  const shards: SafetensorsFile[] = [];
+  try {
+    for (const f of files) shards.push(SafetensorsFile.open(f));
+  } catch (e) {
+    for (const s of shards) s.close();
+    throw e;
+  }
+  const contents: HashPart[] = [new TextEncoder().encode(JSON.stringify(config)), ...files.map((file) => ({ file }))];
   return { dir, config, weights: new SafetensorsWeightStore(shards), contents };
 }

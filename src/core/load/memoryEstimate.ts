@@ -6,10 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { Precision } from '../graph/quantize';
 import { weightFiles } from './checkpoint';
 import type { ModelSource } from './resolve';
-
-export type Precision = 'fp32' | 'int8';
 
 /**
  * Peak RSS of load + one 128-token inspect, per byte of fp32 weights, plus a fixed part

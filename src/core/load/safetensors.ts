@@ -1,12 +1,15 @@
 /**
- * safetensors reading (validated) and writing.
+ * safetensors reading (validated, tensor by tensor) and writing.
  *
  * Layout: u64 little-endian header length N, N bytes of JSON header, then the data
- * block. Every header entry is checked before any tensor is touched, so a corrupt
- * file fails with a message instead of reading garbage or past the buffer.
+ * block. Every header entry is checked against the file's size before any tensor is
+ * touched, so a corrupt file fails with a message instead of reading garbage. Tensors
+ * are read one at a time with positioned reads: a checkpoint of any size is never held
+ * whole in memory (Node cannot even make a Buffer over 2 GiB).
  */
 import * as fs from 'node:fs';
-import type { HostTensor } from '../tensor';
+import { LazyTensor, type HostTensor } from '../tensor';
+import { openRegularFile, type ByteSource } from './fileSource';
 import type { WeightStore } from './weights';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';
@@ -25,23 +28,42 @@ export class SafetensorsError extends Error {}
 
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-/** Parses and validates the header; returns the entries and where the data block starts. */
-export function parseHeader(buf: Uint8Array, source: string): { entries: Map<string, TensorEntry>; dataStart: number; metadata: Record<string, string> } {
+export interface ParsedHeader {
+  entries: Map<string, TensorEntry>;
+  dataStart: number;
+  metadata: Record<string, string>;
+}
+
+/** The header's length from the first 8 bytes, checked against the file size. */
+export function headerLength(first8: Uint8Array, fileSize: number, source: string): number {
   const fail = (why: string): never => {
     throw new SafetensorsError(`${source}: not a valid safetensors file (${why})`);
   };
-  if (buf.byteLength < 8) fail(`${buf.byteLength} bytes is too short for the header length`);
-  const headerLen = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > buf.byteLength) fail(`header length ${headerLen} exceeds the file size ${buf.byteLength}`);
+  if (fileSize < 8 || first8.byteLength < 8) fail(`${fileSize} bytes is too short for the header length`);
+  const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (n > MAX_HEADER_BYTES || 8 + n > fileSize) fail(`header length ${n} exceeds the file size ${fileSize}`);
+  return n;
+}
+
+/**
+ * Parses and validates the header. `prefix` holds at least the first 8 + N bytes of a
+ * file of `fileSize` bytes; returns the entries and where the data block starts.
+ */
+export function parseHeader(prefix: Uint8Array, source: string, fileSize = prefix.byteLength): ParsedHeader {
+  const fail = (why: string): never => {
+    throw new SafetensorsError(`${source}: not a valid safetensors file (${why})`);
+  };
+  const headerLen = headerLength(prefix, fileSize, source);
+  if (prefix.byteLength < 8 + headerLen) fail(`header length ${headerLen} exceeds the ${prefix.byteLength} bytes given`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(prefix.subarray(8, 8 + headerLen)));
   } catch (e) {
     fail(`header is not JSON: ${(e as Error).message}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + headerLen;
-  const dataLen = buf.byteLength - dataStart;
+  const dataLen = fileSize - dataStart;
   const entries = new Map<string, TensorEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -92,11 +114,13 @@ function aligned(bytes: Uint8Array, align: number): Uint8Array {
   return bytes.byteOffset % align === 0 ? bytes : bytes.slice();
 }
 
-export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
+/** The tensor's values as fp32. F32 bytes read for this call alone are viewed, not copied (`owned`). */
+export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype, owned = false): Float32Array {
   switch (dtype) {
     case 'F32': {
       const b = aligned(bytes, 4);
-      return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4).slice();
+      const view = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      return owned && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? view : view.slice();
     }
     case 'F16': {
       const b = aligned(bytes, 2);
@@ -124,47 +148,88 @@ export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Ar
   }
 }
 
-/** One safetensors file held in memory. */
+/** bf16 bits of fp32 values, rounded to nearest even (as torch's .to(bfloat16)); NaN stays NaN. */
+export function toBfloat16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i];
+    out[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/** One safetensors file: header parsed up front, tensors read on demand. */
 export class SafetensorsFile {
   readonly entries: Map<string, TensorEntry>;
   readonly metadata: Record<string, string>;
   private readonly dataStart: number;
 
-  /** `contents`: the whole file as read, kept so the model hash needs no second read. */
-  constructor(readonly contents: Uint8Array, readonly source: string) {
-    const h = parseHeader(contents, source);
+  constructor(
+    private readonly src: ByteSource,
+    readonly source: string,
+  ) {
+    const first8 = src.read(0, Math.min(8, src.size));
+    const n = headerLength(first8, src.size, source);
+    const h = parseHeader(src.read(0, 8 + n), source, src.size);
     this.entries = h.entries;
     this.dataStart = h.dataStart;
     this.metadata = h.metadata;
   }
 
+  /** A file in memory (tests, small files just written). */
+  static fromBytes(bytes: Uint8Array, source: string): SafetensorsFile {
+    return new SafetensorsFile({ size: bytes.byteLength, read: (pos, len) => bytes.subarray(pos, pos + len), close: () => {} }, source);
+  }
+
+  /** Opens a file on disk; only its header is read now. Close it when done. */
   static open(path: string): SafetensorsFile {
-    let buf: Buffer;
+    let src: ByteSource;
     try {
-      buf = fs.readFileSync(path);
+      src = openRegularFile(path);
     } catch (e) {
       throw new SafetensorsError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    return new SafetensorsFile(buf, path);
+    try {
+      return new SafetensorsFile(src, path);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
   }
 
-  bytes(name: string): Uint8Array {
+  /** The size of the file in bytes. */
+  get size(): number {
+    return this.src.size;
+  }
+
+  private entry(name: string): TensorEntry {
     const e = this.entries.get(name);
     if (!e) throw new SafetensorsError(`${this.source}: no tensor "${name}"`);
-    return this.contents.subarray(this.dataStart + e.begin, this.dataStart + e.end);
+    return e;
+  }
+
+  /** The tensor's raw bytes, freshly read. */
+  bytes(name: string): Uint8Array {
+    const e = this.entry(name);
+    return this.src.read(this.dataStart + e.begin, e.end - e.begin);
   }
 
   get(name: string): HostTensor {
-    const e = this.entries.get(name)!;
-    return { data: toFloat32(this.bytes(name), e.dtype), shape: e.shape };
+    const e = this.entry(name);
+    return { data: toFloat32(this.bytes(name), e.dtype, true), shape: e.shape };
   }
 
   /** Raw int64 contents (for token ids in reference files). */
   getInt64(name: string): bigint[] {
-    const e = this.entries.get(name);
-    if (!e || e.dtype !== 'I64') throw new SafetensorsError(`${this.source}: no int64 tensor "${name}"`);
+    const e = this.entry(name);
+    if (e.dtype !== 'I64') throw new SafetensorsError(`${this.source}: no int64 tensor "${name}"`);
     const b = aligned(this.bytes(name), 8);
     return [...new BigInt64Array(b.buffer, b.byteOffset, b.byteLength / 8)];
+  }
+
+  close(): void {
+    this.src.close();
   }
 }
 
@@ -172,7 +237,7 @@ export class SafetensorsFile {
 export class SafetensorsWeightStore implements WeightStore {
   private readonly owner = new Map<string, SafetensorsFile>();
 
-  constructor(files: SafetensorsFile[]) {
+  constructor(private readonly files: SafetensorsFile[]) {
     for (const f of files) for (const name of f.entries.keys()) this.owner.set(name, f);
   }
 
@@ -182,10 +247,14 @@ export class SafetensorsWeightStore implements WeightStore {
   has(name: string): boolean {
     return this.owner.has(name);
   }
+  /** Lazy: the shape is known now, the values are read and converted when first used. */
   get(name: string): HostTensor {
     const f = this.owner.get(name);
     if (!f) throw new SafetensorsError(`checkpoint has no tensor "${name}"`);
-    return f.get(name);
+    return new LazyTensor(f.entries.get(name)!.shape, () => f.get(name).data);
+  }
+  close(): void {
+    for (const f of this.files) f.close();
   }
 }
 
@@ -195,27 +264,65 @@ export interface NamedTensor {
   data: Float32Array;
 }
 
-/** Serialises fp32 tensors (8-byte aligned data, as the format recommends). */
-export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
+/** What a streamed file will hold: names, dtypes and shapes, in order. */
+export interface TensorSpec {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+}
+
+/** The header bytes (padded so the data block is 8-byte aligned) and data size of `specs`. */
+function encodeHeader(specs: readonly TensorSpec[], metadata: Record<string, string>): { header: Uint8Array; dataBytes: number } {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
-  for (const t of tensors) {
-    const len = t.data.byteLength;
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + len] };
+  for (const t of specs) {
+    const len = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + len] };
     offset += len;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const pad = (8 - ((8 + json.byteLength) % 8)) % 8;
-  const headerBytes = new Uint8Array(json.byteLength + pad).fill(0x20);
-  headerBytes.set(json);
-  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.byteLength;
+  const out = new Uint8Array(8 + json.byteLength + pad).fill(0x20, 8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength + pad), true);
+  out.set(json, 8);
+  return { header: out, dataBytes: offset };
+}
+
+/** Serialises fp32 tensors (8-byte aligned data, as the format recommends). */
+export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
+  const { header, dataBytes } = encodeHeader(tensors.map((t) => ({ name: t.name, dtype: 'F32', shape: t.shape })), metadata);
+  const out = new Uint8Array(header.byteLength + dataBytes);
+  out.set(header);
+  let pos = header.byteLength;
   for (const t of tensors) {
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     pos += t.data.byteLength;
   }
   return out;
+}
+
+/**
+ * Writes a safetensors file of any size tensor by tensor: `fill` returns each tensor's
+ * little-endian bytes in `specs` order, so only one tensor is in memory at a time.
+ */
+export function writeSafetensorsFile(file: string, specs: readonly TensorSpec[], fill: (spec: TensorSpec) => Uint8Array, metadata: Record<string, string> = {}): void {
+  const { header } = encodeHeader(specs, metadata);
+  const fd = fs.openSync(file, 'w');
+  try {
+    let pos = 0;
+    const write = (b: Uint8Array) => {
+      for (let done = 0; done < b.byteLength; ) done += fs.writeSync(fd, b, done, b.byteLength - done, pos + done);
+      pos += b.byteLength;
+    };
+    write(header);
+    for (const s of specs) {
+      const bytes = fill(s);
+      const want = s.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[s.dtype];
+      if (bytes.byteLength !== want) throw new Error(`writeSafetensorsFile: "${s.name}" needs ${want} bytes, got ${bytes.byteLength}`);
+      write(bytes);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }

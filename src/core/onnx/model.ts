@@ -7,6 +7,7 @@ import { ProtoWriter } from './protobuf';
 export enum DataType {
   FLOAT = 1,
   UINT8 = 2,
+  INT8 = 3,
   INT32 = 6,
   INT64 = 7,
   BOOL = 9,
@@ -23,12 +24,20 @@ export interface OnnxNode {
   attrs?: Record<string, AttrValue>;
 }
 
+/** Where an initializer's bytes live in the external-data file beside the model. */
+export interface ExternalRef {
+  /** File name relative to the model's folder. */
+  location: string;
+  offset: number;
+  length: number;
+}
+
 export interface Initializer {
   name: string;
   dataType: DataType;
   dims: number[];
-  /** Little-endian raw bytes of the tensor. */
-  raw: Uint8Array;
+  /** Little-endian raw bytes of the tensor, in the protobuf; or where they are outside it. */
+  data: { raw: Uint8Array } | { external: ExternalRef };
 }
 
 /** A dimension is a fixed size or a symbolic name such as "batch". */
@@ -93,8 +102,16 @@ function encodeNode(node: OnnxNode): ProtoWriter {
   return n;
 }
 
+/** TensorProto.DataLocation.EXTERNAL */
+const EXTERNAL = 1;
+
 function encodeInitializer(t: Initializer): ProtoWriter {
-  return new ProtoWriter().packedInts(1, t.dims).int(2, t.dataType).string(8, t.name).bytes(9, t.raw);
+  const p = new ProtoWriter().packedInts(1, t.dims).int(2, t.dataType).string(8, t.name);
+  if ('raw' in t.data) return p.bytes(9, t.data.raw);
+  // external_data: StringStringEntryProto { key = 1, value = 2 }
+  const { location, offset, length } = t.data.external;
+  for (const [k, v] of [['location', location], ['offset', String(offset)], ['length', String(length)]]) p.message(13, new ProtoWriter().string(1, k).string(2, v));
+  return p.int(14, EXTERNAL);
 }
 
 function encodeValueInfo(v: ValueInfo): ProtoWriter {

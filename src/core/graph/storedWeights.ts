@@ -1,0 +1,67 @@
+/**
+ * The weights of a built graph, read back from its external data file: the graph is
+ * the canonical model on disk (converted, in graph orientation), so analyses read one
+ * layer's keys or values at a time without touching the checkpoint or holding the model.
+ * At int8 precision a matrix is stored quantized and read back dequantized: the values
+ * the graph computes with.
+ */
+import type { Linear, Norm } from '../arch/types';
+import { openRegularFile, type ByteSource } from '../load/fileSource';
+import { DataType } from '../onnx/model';
+import type { HostTensor } from '../tensor';
+import type { StoredTensor } from './builder';
+import { dequantizeInt8 } from './quantize';
+
+export class StoredWeights {
+  private readonly byName: Map<string, StoredTensor>;
+  private readonly src: ByteSource;
+
+  constructor(
+    readonly dataFile: string,
+    tensors: readonly StoredTensor[],
+  ) {
+    this.byName = new Map(tensors.map((t) => [t.name, t]));
+    this.src = openRegularFile(dataFile);
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name) || this.byName.has(`${name}.q8`);
+  }
+
+  private bytes(name: string): { t: StoredTensor; bytes: Uint8Array } {
+    const t = this.byName.get(name);
+    if (!t) throw new Error(`the built graph has no weight "${name}"`);
+    return { t, bytes: this.src.read(t.offset, t.length) };
+  }
+
+  /** A weight as fp32 in graph orientation ([in, out] for matrices). */
+  get(name: string): HostTensor {
+    if (this.byName.has(`${name}.q8`)) {
+      const codes = this.bytes(`${name}.q8`);
+      const scales = this.bytes(`${name}.scales`).bytes;
+      const [N] = codes.t.dims;
+      const K = codes.t.K;
+      if (K === undefined) throw new Error(`quantized weight "${name}" does not record K`);
+      return dequantizeInt8({ K, N, codes: codes.bytes, scales: new Float32Array(scales.buffer, scales.byteOffset, scales.byteLength / 4) });
+    }
+    const { t, bytes } = this.bytes(name);
+    if (t.dataType !== DataType.FLOAT) throw new Error(`weight "${name}" is not fp32`);
+    return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t.dims };
+  }
+
+  optional(name: string): HostTensor | undefined {
+    return this.has(name) ? this.get(name) : undefined;
+  }
+
+  linear(prefix: string): Linear {
+    return { weight: this.get(`${prefix}.weight`), bias: this.optional(`${prefix}.bias`) };
+  }
+
+  norm(prefix: string): Norm {
+    return { weight: this.get(`${prefix}.weight`), bias: this.optional(`${prefix}.bias`) };
+  }
+
+  close(): void {
+    this.src.close();
+  }
+}
