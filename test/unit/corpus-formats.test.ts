@@ -53,6 +53,18 @@ test('every format yields the same paragraphs, and records its hash and format',
   assert.equal((await scanCorpus([odd])).files[0].format, 'text.gz');
 });
 
+test('Parquet written by pyarrow reads with every common codec (ZSTD, as Hugging Face exports, first)', async () => {
+  // made by scripts/make-parquet-codec-fixtures.py; rows.txt holds the same rows as plain text
+  const fixtures = path.join(__dirname, '..', 'fixtures', 'parquet-codecs');
+  const want = await texts(await scanCorpus([path.join(fixtures, 'rows.txt')]));
+  assert.equal(want.length, 39);
+  for (const codec of ['zstd', 'snappy', 'gzip', 'brotli', 'lz4']) {
+    const s = await scanCorpus([path.join(fixtures, `${codec}.parquet`)]);
+    assert.equal(s.skipped, 1, `${codec}: the null row is skipped`);
+    assert.deepEqual(await texts(s), want, `${codec} reads as the text file does`);
+  }
+});
+
 test("a record's text follows the paragraph convention, and records never join", async () => {
   const f = write('multi.jsonl', jsonl(['first para\nstill first\n\n\nsecond', '  third  ', 'fourth']) + '\n\n');
   assert.deepEqual(await texts(await scanCorpus([f])), ['first para\nstill first', 'second', 'third', 'fourth']);
