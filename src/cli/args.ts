@@ -34,3 +34,13 @@ export function inputText(values: Record<string, unknown>): string {
     throw new UsageError(`cannot read --file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
+
+/** --text-field: the JSON Lines field / Parquet column holding a corpus's text (index and report). */
+export const textFieldOption = { 'text-field': { type: 'string' } } as const;
+
+/** --text-field's value; undefined when not given. */
+export function textFieldArg(values: Record<string, unknown>): string | undefined {
+  const field = values['text-field'] as string | undefined;
+  if (field === '') throw new UsageError('--text-field needs a field name');
+  return field;
+}

@@ -1,12 +1,12 @@
 /** `ffn-lens report`: the paper's statistics for a model and index, as HTML and/or JSON. */
-import { openTriggerIndex, paperStatistics, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
-import { intOption, parse, UsageError } from '../args';
+import { openTriggerIndex, paperStatistics, recordedTextField, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
+import { intOption, parse, textFieldArg, textFieldOption, UsageError } from '../args';
 import { processIo, type Io } from '../io';
 import { loadFromArgs, modelOptions } from '../load';
 import { stageReporter } from '../stages';
 import { table } from '../table';
 
-export const usage = 'report --model M --index DIR [--corpus FILE…] [--out report.html] [--json] [--positions N] [--threshold X] [--max-memories N] [--final-norm] [--no-patterns] [--seed S]';
+export const usage = 'report --model M --index DIR [--corpus FILE|DIR…] [--text-field F] [--out report.html] [--json] [--positions N] [--threshold X] [--max-memories N] [--final-norm] [--no-patterns] [--seed S]';
 
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
 
@@ -35,6 +35,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     ...modelOptions,
     index: { type: 'string', short: 'i' },
     corpus: { type: 'string', short: 'c', multiple: true },
+    ...textFieldOption,
     out: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
     positions: { type: 'string' },
@@ -49,6 +50,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   if (!Number.isFinite(threshold)) throw new UsageError(`--threshold must be a number, got "${String(values.threshold)}"`);
   const positions = intOption(values, 'positions', 1000);
   const seed = intOption(values, 'seed', 1, 0);
+  const textField = textFieldArg(values);
   const maxMemories = values['max-memories'] === undefined ? undefined : intOption(values, 'max-memories', 1);
 
   const model = await loadFromArgs(values, io);
@@ -59,6 +61,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     const corpus = given.length ? given : index.info.corpus.map((f) => f.path);
     const stats = await paperStatistics(model, index, {
       corpus,
+      // the field the index read its text from, unless told otherwise
+      textField: textField ?? recordedTextField(index.info.corpus),
       window: index.info.settings.window,
       positions,
       seed,

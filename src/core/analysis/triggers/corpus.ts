@@ -186,6 +186,11 @@ export async function* readParagraphs(files: readonly CorpusFile[], signal?: Abo
   }
 }
 
+/** The JSON Lines field / Parquet column an index read its text from, when any file had one. */
+export function recordedTextField(files: readonly CorpusFile[]): string | undefined {
+  return files.find((f) => f.field)?.field;
+}
+
 /**
  * The first way two indexes' corpora differ (file count, or a file's content, format or
  * text field), in words; undefined when they are the same corpus. Paths may differ: a
