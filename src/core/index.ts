@@ -29,5 +29,6 @@ export const loadModel = (spec: string, opts?: LoadOptions): Promise<Model> => M
 export { buildTriggerIndex, mergeTriggerIndexes, openTriggerIndex, TriggerIndex, TriggerIndexAborted, CorpusError, DEFAULT_TOP, DEFAULT_WINDOW, indexFile, checkpointFile, spoolFile, type BuildOptions, type Trigger, type TriggerIndexInfo, type IndexProgress, type IndexSettings, type IndexTotals, type CorpusFile } from './analysis/triggers';
 export { CORPUS_EXTENSIONS, DEFAULT_TEXT_FIELD, indexStatus, writeRunStatus, statusFile, type CorpusFormat, type ScannedCorpus, type SkippedRecord, type IndexStatus, type RunState } from './analysis/triggers';
 export { recordedTextField } from './analysis/triggers';
+export { mergedIndexStatus } from './analysis/triggers';
 export { findPatterns, keyPatterns, layerPatterns, summarizeKey, summarizeLayer, type Pattern, type PatternKind, type PatternType, type KeyPatterns, type LayerPatterns, type PatternOptions, type PatternVocab } from './analysis/patterns';
 export { readLabels, writeLabels, addLabel, removeLabel, labelsFor, LabelFileError, LABELS_VERSION, type KeyLabel, type LabelKind } from './analysis/labels';

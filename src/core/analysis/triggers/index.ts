@@ -11,3 +11,4 @@ export { CORPUS_EXTENSIONS, type CorpusFormat } from './corpusFiles';
 export { DEFAULT_TEXT_FIELD, type ScannedCorpus, type SkippedRecord } from './corpus';
 export { indexStatus, writeRunStatus, statusFile, type IndexStatus, type RunState } from './status';
 export { recordedTextField } from './corpus';
+export { mergedIndexStatus } from './status';
