@@ -138,8 +138,17 @@ test('corpusDifference names the file that differs', async () => {
   const a = (await scanCorpus([write('d1.txt', 'one\n'), write('d2.txt', 'two\n')])).files;
   const b = (await scanCorpus([path.join(dir, 'd1.txt'), write('d3.jsonl', jsonl(['two']))])).files;
   assert.equal(corpusDifference(a, a), undefined);
-  assert.match(corpusDifference(a, b)!, /corpus file 2 is d2\.txt \(text, sha256 [0-9a-f]{12}…\) against d3\.jsonl \(jsonl, field "text", sha256/);
-  assert.equal(corpusDifference(a, a.slice(1)), '2 corpus files against 1');
+  assert.match(corpusDifference(a, b)!, /corpus file 2 is d2\.txt \(text, sha256 [0-9a-f]{12}…\) against d3\.jsonl \(jsonl, field "text", sha256 [0-9a-f]{12}…\): another file, format text against jsonl, text field none against "text"$/);
+  assert.equal(corpusDifference(a, a.slice(1)), '2 corpus files against 1 (removed d1.txt)');
+  assert.equal(corpusDifference(a.slice(1), [...a, ...b.slice(1)]), '1 corpus file against 3 (added d1.txt, d3.jsonl)');
+  // the same file, edited; the same file read as another format or field
+  const both = write('d4.jsonl', JSON.stringify({ text: 'x', body: 'y' }) + '\n');
+  const before = (await scanCorpus([both])).files;
+  assert.match(corpusDifference(before, (await scanCorpus([both], { textField: 'body' })).files)!, /: text field "text" against "body"$/);
+  fs.appendFileSync(both, JSON.stringify({ text: 'z' }) + '\n');
+  assert.match(corpusDifference(before, (await scanCorpus([both])).files)!, /corpus file 1 is d4\.jsonl .*: its content changed \(another hash\)$/);
+  const plainText = { ...before[0], format: 'text' as const, field: undefined };
+  assert.match(corpusDifference(before, [plainText])!, /: format jsonl against text, text field "text" against none$/);
 });
 
 test('an index over JSON Lines equals one over the same text, and its header records each file', async () => {
