@@ -13,7 +13,7 @@ import type { EngineState, HostMessage } from '../src/protocol';
 import { renderDetails } from './details';
 import { h } from './dom';
 import { renderHeatmap, renderLegend, type Metric } from './heatmap';
-import { loadState, ready, rendered, saveState, settle, type PanelState } from './vscodeApi';
+import { loadState, place, ready, rendered, saveState, settle, type PanelState } from './vscodeApi';
 
 const app = document.getElementById('app') as HTMLElement;
 let state: PanelState = loadState();
@@ -22,6 +22,7 @@ let engine: { state: EngineState; message: string } = { state: 'idle', message: 
 function update(patch: Partial<PanelState>): void {
   state = { ...state, ...patch };
   saveState(state);
+  place(state.selected, state.interventions);
   render();
 }
 
@@ -82,7 +83,7 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   switch (msg.type) {
     case 'inspect': {
       const t0 = performance.now();
-      update({ view: msg.view, selected: undefined, interventions: [] });
+      update({ view: msg.view, selected: msg.restore?.selected, interventions: msg.restore?.interventions ?? [] });
       // Report once the frame is painted: the host logs it as the panel's share of the latency.
       requestAnimationFrame(() => rendered(msg.view.tokens.length, performance.now() - t0));
       break;
@@ -110,3 +111,5 @@ function statusLine(): HTMLElement {
 
 render();
 ready();
+// a restored panel's place, so Save Session sees it before the next change
+place(state.selected, state.interventions);

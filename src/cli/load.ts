@@ -1,7 +1,11 @@
 /** Loading the --model argument with progress on stderr. */
 import { loadModel, type Model } from '../core';
 import { defaultModelSpec } from '../core/shared';
+import { intOption } from './args';
 import { processIo, type Io } from './io';
+
+/** onnxruntime threads (0: its own choice); the extension's ffnLens.threads has the same range. */
+const MAX_THREADS = 256;
 
 export async function loadFromArgs(values: Record<string, unknown>, io: Io = processIo, signal?: AbortSignal): Promise<Model> {
   const spec = (values.model as string | undefined) ?? defaultModelSpec();
@@ -9,7 +13,7 @@ export async function loadFromArgs(values: Record<string, unknown>, io: Io = pro
   let last = '';
   return loadModel(spec, {
     cacheDir: values.cache as string | undefined,
-    threads: values.threads === undefined ? undefined : Number(values.threads),
+    threads: values.threads === undefined ? undefined : intOption(values, 'threads', 0, 0, MAX_THREADS),
     signal,
     onProgress: (p) => {
       if (quiet) return;

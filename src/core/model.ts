@@ -15,6 +15,7 @@ import { loadLlama2c } from './load/llama2c';
 import { resolveModel, type ModelSource } from './load/resolve';
 import type { WeightStore } from './load/weights';
 import { ModelSession, type HookTensor, type Intervention, type RunOptions } from './runtime/session';
+import { checkFinite } from './runtime/finite';
 import { transpose2d, type HostTensor } from './tensor';
 import { HfTokenizer } from './tokenize/hf';
 import { Llama2cTokenizer } from './tokenize/llama2c';
@@ -164,7 +165,9 @@ export class Model {
     for (const f of opts.candidateFloors ?? []) {
       if (f.length !== this.config.dFf && f.length !== 1) throw new Error(`candidate floors must have ${this.config.dFf} entries (one per key) or 1, got ${f.length}`);
     }
-    return this.session.run(ids, hooks, interventions, opts);
+    const out = await this.session.run(ids, hooks, interventions, opts);
+    checkFinite(out, this.info.name);
+    return out;
   }
 
   /** The model in canonical orientation, converted on first use (analyses need it, inference does not). */
