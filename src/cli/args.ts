@@ -77,3 +77,13 @@ export function inputText(values: Record<string, unknown>): string {
 
 /** --file is one text to analyse in a forward pass, not a corpus (that is `index --corpus`). */
 const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** --text-field: the JSON Lines field / Parquet column holding a corpus's text (index and report). */
+export const textFieldOption = { 'text-field': { type: 'string' } } as const;
+
+/** --text-field's value; undefined when not given. */
+export function textFieldArg(values: Record<string, unknown>): string | undefined {
+  const field = values['text-field'] as string | undefined;
+  if (field === '') throw new UsageError('--text-field needs a field name');
+  return field;
+}

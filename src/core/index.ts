@@ -32,6 +32,8 @@ import { Model, type LoadOptions } from './model';
 export const loadModel = (spec: string, opts?: LoadOptions): Promise<Model> => Model.load(spec, opts);
 export { buildTriggerIndex, discardTriggerIndexRun, mergeTriggerIndexes, openTriggerIndex, TriggerIndex, TriggerIndexAborted, CorpusError, indexedCorpus, DEFAULT_TOP, DEFAULT_WINDOW, indexFile, checkpointFile, spoolFile, type BuildOptions, type Trigger, type TriggerIndexInfo, type IndexProgress, type IndexSettings, type IndexTotals, type CorpusFile } from './analysis/triggers';
 export { CORPUS_EXTENSIONS, DEFAULT_TEXT_FIELD, indexStatus, writeRunStatus, statusFile, type CorpusFormat, type ScannedCorpus, type SkippedRecord, type IndexStatus, type RunState } from './analysis/triggers';
+export { recordedTextField } from './analysis/triggers';
+export { mergedIndexStatus } from './analysis/triggers';
 export { findPatterns, keyPatterns, layerPatterns, summarizeKey, summarizeLayer, type Pattern, type PatternKind, type PatternType, type KeyPatterns, type LayerPatterns, type PatternOptions, type PatternVocab } from './analysis/patterns';
 export { readLabels, writeLabels, addLabel, removeLabel, labelsFor, LabelFileError, LABELS_VERSION, type KeyLabel, type LabelKind } from './analysis/labels';
 export { alignPositions, compareTexts, renderCompare, type Alignment, type CompareOptions, type CompareResult, type CompareSide, type MemoryDifference } from './analysis/compare';

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { corpusDialogs } from './corpusDialogs';
 import type { Ctx } from './ctx';
 import { EngineError } from './engine';
 import type { IndexProgressView } from './engineProtocol';
@@ -92,14 +93,17 @@ async function run(ctx: Ctx, args: BuildIndexArgs): Promise<void> {
 }
 
 async function pickCorpus(): Promise<string[] | undefined> {
+  const dialogs = corpusDialogs(process.platform);
+  const dialog = dialogs.length === 1 ? dialogs[0] : await vscode.window.showQuickPick(dialogs, { title: 'FFN Lens: index which corpus?', placeHolder: 'Files, or folders of corpus files' });
+  if (!dialog) return undefined;
   const uris = await vscode.window.showOpenDialog({
-    title: 'FFN Lens: corpus files for the trigger index',
+    title: 'FFN Lens: corpus for the trigger index',
     openLabel: 'Index',
-    canSelectFiles: true,
-    canSelectFolders: false,
+    canSelectFiles: dialog.canSelectFiles,
+    canSelectFolders: dialog.canSelectFolders,
     canSelectMany: true,
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-    // the formats the core reads (CORPUS_EXTENSIONS; any .gz: gzip of text or JSON Lines); folders via the command's corpus argument
+    // the formats the core reads (CORPUS_EXTENSIONS; any .gz: gzip of text or JSON Lines)
     filters: { 'Corpus files (text, JSON Lines, Parquet, gzip)': ['txt', 'raw', 'md', 'text', 'tokens', 'jsonl', 'ndjson', 'parquet', 'gz'], 'All files': ['*'] },
   });
   return uris?.map((u) => u.fsPath);

@@ -138,6 +138,13 @@ test('index --slurm writes editable scripts, submits an array and an afterok mer
         await model.dispose();
       }
     }
+    // the merged index waits on its shards: index-status says how many are done
+    const status = await runCli('index-status', out);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /merge pending \(2 of 3 shards done\)/);
+    const merged = JSON.parse((await runCli('index-status', '--json', out)).stdout).at(-1);
+    assert.deepEqual([merged.state, merged.shards], ['merge pending', { done: 2, total: 3 }]);
+
     fs.writeFileSync(slurm.log, '');
     const again = await runCli(...args);
     assert.equal(again.code, 0, again.stderr);

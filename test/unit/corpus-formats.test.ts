@@ -53,6 +53,18 @@ test('every format yields the same paragraphs, and records its hash and format',
   assert.equal((await scanCorpus([odd])).files[0].format, 'text.gz');
 });
 
+test('Parquet written by pyarrow reads with every common codec (ZSTD, as Hugging Face exports, first)', async () => {
+  // made by scripts/make-parquet-codec-fixtures.py; rows.txt holds the same rows as plain text
+  const fixtures = path.join(__dirname, '..', 'fixtures', 'parquet-codecs');
+  const want = await texts(await scanCorpus([path.join(fixtures, 'rows.txt')]));
+  assert.equal(want.length, 39);
+  for (const codec of ['zstd', 'snappy', 'gzip', 'brotli', 'lz4']) {
+    const s = await scanCorpus([path.join(fixtures, `${codec}.parquet`)]);
+    assert.equal(s.skipped, 1, `${codec}: the null row is skipped`);
+    assert.deepEqual(await texts(s), want, `${codec} reads as the text file does`);
+  }
+});
+
 test("a record's text follows the paragraph convention, and records never join", async () => {
   const f = write('multi.jsonl', jsonl(['first para\nstill first\n\n\nsecond', '  third  ', 'fourth']) + '\n\n');
   assert.deepEqual(await texts(await scanCorpus([f])), ['first para\nstill first', 'second', 'third', 'fourth']);
@@ -126,8 +138,17 @@ test('corpusDifference names the file that differs', async () => {
   const a = (await scanCorpus([write('d1.txt', 'one\n'), write('d2.txt', 'two\n')])).files;
   const b = (await scanCorpus([path.join(dir, 'd1.txt'), write('d3.jsonl', jsonl(['two']))])).files;
   assert.equal(corpusDifference(a, a), undefined);
-  assert.match(corpusDifference(a, b)!, /corpus file 2 is d2\.txt \(text, sha256 [0-9a-f]{12}…\) against d3\.jsonl \(jsonl, field "text", sha256/);
-  assert.equal(corpusDifference(a, a.slice(1)), '2 corpus files against 1');
+  assert.match(corpusDifference(a, b)!, /corpus file 2 is d2\.txt \(text, sha256 [0-9a-f]{12}…\) against d3\.jsonl \(jsonl, field "text", sha256 [0-9a-f]{12}…\): another file, format text against jsonl, text field none against "text"$/);
+  assert.equal(corpusDifference(a, a.slice(1)), '2 corpus files against 1 (removed d1.txt)');
+  assert.equal(corpusDifference(a.slice(1), [...a, ...b.slice(1)]), '1 corpus file against 3 (added d1.txt, d3.jsonl)');
+  // the same file, edited; the same file read as another format or field
+  const both = write('d4.jsonl', JSON.stringify({ text: 'x', body: 'y' }) + '\n');
+  const before = (await scanCorpus([both])).files;
+  assert.match(corpusDifference(before, (await scanCorpus([both], { textField: 'body' })).files)!, /: text field "text" against "body"$/);
+  fs.appendFileSync(both, JSON.stringify({ text: 'z' }) + '\n');
+  assert.match(corpusDifference(before, (await scanCorpus([both])).files)!, /corpus file 1 is d4\.jsonl .*: its content changed \(another hash\)$/);
+  const plainText = { ...before[0], format: 'text' as const, field: undefined };
+  assert.match(corpusDifference(before, [plainText])!, /: format jsonl against text, text field "text" against none$/);
 });
 
 test('an index over JSON Lines equals one over the same text, and its header records each file', async () => {

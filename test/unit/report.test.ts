@@ -78,6 +78,34 @@ test('cli report: a human summary without --out/--json, and clear errors', async
   assert.match(nothing.stderr, /holds no trigger index/);
 });
 
+test('cli report reads the index\'s text field by default, and --text-field names another', async () => {
+  const jsonDir = tempDir();
+  const records = (field: string) => ['banana apple dog egg', 'apple dog banana'].map((t) => JSON.stringify({ [field]: t })).join('\n') + '\n';
+  const content = path.join(jsonDir, 'corpus.jsonl');
+  fs.writeFileSync(content, records('content'));
+  const jsonIndex = path.join(jsonDir, 'index');
+  const model = await loadModel(planted.dir, { cacheDir: cache });
+  try {
+    await buildTriggerIndex(model, { corpus: [content], out: jsonIndex, top: 5, window: 8, textField: 'content' });
+  } finally {
+    await model.dispose();
+  }
+  const recorded = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', jsonIndex, '--json', '--positions', '5', '-q');
+  assert.equal(recorded.code, 0, recorded.stderr);
+  assert.equal(JSON.parse(recorded.stdout).corpus.paragraphs, 2);
+  const body = path.join(jsonDir, 'other.jsonl');
+  fs.writeFileSync(body, records('body'));
+  const other = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', jsonIndex, '--corpus', body, '--text-field', 'body', '--json', '--positions', '5', '-q');
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(JSON.parse(other.stdout).corpus.paragraphs, 2);
+  const wrong = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', jsonIndex, '--corpus', body, '--positions', '5', '-q');
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /no "content" field/);
+  const empty = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', jsonIndex, '--text-field', '', '-q');
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /--text-field needs a field name/);
+});
+
 test('cli values and search find the planted memory', async () => {
   const v = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '1', '--key', '3', '--top', '2', '--json', '-q');
   assert.equal(v.code, 0, v.stderr);

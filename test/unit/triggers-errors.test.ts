@@ -80,7 +80,9 @@ test('a corpus file that changes mid-run is an error; resuming on changed files 
     edited = true;
   };
   await assert.rejects(buildTriggerIndex(model, { corpus: [a], out, poolTokens: 20, checkpointSeconds: 0, onProgress: edit }), /a\.txt changed during indexing/);
-  await assert.rejects(buildTriggerIndex(model, { corpus: [a], out, resume: true }), /other corpus files .* or they changed since/);
+  await assert.rejects(buildTriggerIndex(model, { corpus: [a], out, resume: true }), /other corpus files or they changed since \(the checkpoint's against now: corpus file 1 is a\.txt .*: its content changed \(another hash\)\)/);
+  const b = writeCorpus(dir, 'b.txt', ['another paragraph']);
+  await assert.rejects(buildTriggerIndex(model, { corpus: [a, b], out, resume: true }), /the checkpoint's against now: 1 corpus file against 2 \(added b\.txt\)/);
 });
 
 test('a paragraph longer than the context is cut into windows; a window beyond the context is refused', async () => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildTriggerIndex, statusFile, TriggerIndexAborted, writeRunStatus, type IndexProgress, type ScannedCorpus } from '../../core';
 import { defaultModelSpec } from '../../core/shared';
-import { intOption, parse, UsageError } from '../args';
+import { intOption, parse, textFieldArg, textFieldOption, UsageError } from '../args';
 
 /** Longer than any context FFN Lens can run; the model's own context is checked after loading. */
 const MAX_WINDOW = 1 << 20;
@@ -112,7 +112,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     window: { type: 'string', short: 'w' },
     shard: { type: 'string' },
     resume: { type: 'boolean' },
-    'text-field': { type: 'string' },
+    ...textFieldOption,
     'checkpoint-seconds': { type: 'string' },
     slurm: { type: 'string' },
     'sbatch-args': { type: 'string' },
@@ -126,8 +126,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const window = values.window === undefined ? undefined : intOption(values, 'window', 128, 1, MAX_WINDOW);
   const shard = values.shard === undefined ? undefined : parseShard(values.shard as string);
   const quiet = Boolean(values.quiet);
-  const textField = values['text-field'] as string | undefined;
-  if (textField === '') throw new UsageError('--text-field needs a field name');
+  const textField = textFieldArg(values);
   const checkpointSeconds = values['checkpoint-seconds'] === undefined ? undefined : intOption(values, 'checkpoint-seconds', 60, 0);
   if (values.slurm !== undefined) {
     const tasks = intOption(values, 'slurm', 1, 2);

@@ -1,6 +1,6 @@
 /** `ffn-lens report`: the paper's statistics for a model and index, as HTML and/or JSON. */
-import { indexedCorpus, openTriggerIndex, paperStatistics, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
-import { intOption, numberOption, parse, UsageError } from '../args';
+import { indexedCorpus, openTriggerIndex, paperStatistics, recordedTextField, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
+import { intOption, numberOption, parse, textFieldArg, textFieldOption, UsageError } from '../args';
 
 /** Sampled positions are run through the model; a billion would only exhaust memory. */
 const MAX_POSITIONS = 1_000_000;
@@ -9,7 +9,7 @@ import { loadFromArgs, modelOptions } from '../load';
 import { stageReporter } from '../stages';
 import { table } from '../table';
 
-export const usage = 'report --model M --index DIR [--corpus FILE…] [--out report.html] [--json] [--positions N] [--threshold X] [--max-memories N] [--final-norm] [--no-patterns] [--seed S]';
+export const usage = 'report --model M --index DIR [--corpus FILE|DIR…] [--text-field F] [--out report.html] [--json] [--positions N] [--threshold X] [--max-memories N] [--final-norm] [--no-patterns] [--seed S]';
 
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
 
@@ -38,6 +38,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     ...modelOptions,
     index: { type: 'string', short: 'i' },
     corpus: { type: 'string', short: 'c', multiple: true },
+    ...textFieldOption,
     out: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
     positions: { type: 'string' },
@@ -51,6 +52,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const threshold = numberOption(values, 'threshold', 0);
   const positions = intOption(values, 'positions', 1000, 1, MAX_POSITIONS);
   const seed = intOption(values, 'seed', 1, 0, 2 ** 32 - 1);
+  const textField = textFieldArg(values);
   const maxMemories = values['max-memories'] === undefined ? undefined : intOption(values, 'max-memories', 1, 1, 2 ** 31 - 1);
 
   const model = await loadFromArgs(values, io);
@@ -61,6 +63,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     const corpus = given.length ? given : await indexedCorpus(index.info.corpus);
     const stats = await paperStatistics(model, index, {
       corpus,
+      // the field the index read its text from, unless told otherwise
+      textField: textField ?? recordedTextField(index.info.corpus),
       window: index.info.settings.window,
       positions,
       seed,

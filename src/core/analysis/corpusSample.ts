@@ -5,7 +5,7 @@
  * positions are drawn from exactly the population the index ranked triggers over.
  */
 import type { Tokenizer } from '../tokenize/types';
-import { readParagraphs, scanCorpus } from './triggers/corpus';
+import { readParagraphs, scanCorpus, type ScanOptions } from './triggers/corpus';
 import { windowsOf, type Window } from './triggers/windows';
 
 export interface SampledWindow extends Window {
@@ -18,10 +18,10 @@ export interface CorpusWindows {
   windows: Window[];
 }
 
-export async function corpusWindows(tokenizer: Tokenizer, files: readonly string[], size: number, signal?: AbortSignal): Promise<CorpusWindows> {
-  const scanned = await scanCorpus(files, { signal });
+export async function corpusWindows(tokenizer: Tokenizer, files: readonly string[], size: number, opts: ScanOptions = {}): Promise<CorpusWindows> {
+  const scanned = await scanCorpus(files, opts);
   const windows: Window[] = [];
-  for await (const p of readParagraphs(scanned.files, signal)) windows.push(...windowsOf(p.index, tokenizer.encode(p.text), size));
+  for await (const p of readParagraphs(scanned.files, opts.signal)) windows.push(...windowsOf(p.index, tokenizer.encode(p.text), size));
   return { paragraphs: scanned.paragraphs, windows };
 }
 

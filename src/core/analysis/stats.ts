@@ -22,6 +22,8 @@ export const STATISTICS_VERSION = 1;
 export interface StatisticsOptions {
   /** Corpus files for the position statistics (normally the index's corpus: TriggerIndex.info.corpus). */
   corpus: readonly string[];
+  /** JSON Lines field / Parquet column of the corpus's text (normally the index's: recordedTextField). */
+  textField?: string;
   /** Window size in tokens (default 128; pass the index's settings.window). */
   window?: number;
   /** Positions sampled from the corpus (default 1000). */
@@ -97,7 +99,7 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
 
   t0 = clock();
   progress('sampling corpus positions');
-  const { paragraphs, windows } = await corpusWindows(model.tokenizer, opts.corpus, Math.min(window, model.config.contextSize), opts.signal);
+  const { paragraphs, windows } = await corpusWindows(model.tokenizer, opts.corpus, Math.min(window, model.config.contextSize), { textField: opts.textField, signal: opts.signal });
   const sample = samplePositions(windows, model.tokenizer, opts.positions ?? 1000, seed);
   if (sample.length === 0) throw new Error(`the corpus (${opts.corpus.join(', ')}) has no tokens to sample`);
   const positions = await positionStatistics(model, lensTable, sample, {

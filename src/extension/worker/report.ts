@@ -16,6 +16,7 @@ export async function paperReport(
   const t0 = performance.now();
   const stats = await core.paperStatistics(model, index, {
     corpus,
+    textField: core.recordedTextField(index.info.corpus),
     window: index.info.settings.window,
     positions: params.positions,
     cacheDir,

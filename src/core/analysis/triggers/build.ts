@@ -82,9 +82,8 @@ const sameSettings = (a: IndexSettings, b: IndexSettings) => a.window === b.wind
 function checkResumable(ck: Checkpoint, model: Model, corpus: ScannedCorpus, settings: IndexSettings, dir: string): void {
   const where = `the checkpoint in ${dir}`;
   if (ck.info.model.hash !== model.info.hash) throw new Error(`${where} was made with ${ck.info.model.name} (hash ${ck.info.model.hash}), not ${model.info.name} (hash ${model.info.hash})`);
-  if (!sameFiles(ck.info.corpus, corpus.files)) {
-    throw new Error(`${where} was made on other corpus files (${ck.info.corpus.map((f) => path.basename(f.path)).join(', ')}) or they changed since; resume with the same, unchanged files`);
-  }
+  const diff = corpusDifference(ck.info.corpus, corpus.files);
+  if (diff) throw new Error(`${where} was made on other corpus files or they changed since (the checkpoint's against now: ${diff}); resume with the same, unchanged files and --text-field`);
   const s = ck.info.settings;
   if (!sameSettings(s, settings)) throw new Error(`${where} used --window ${s.window} --top ${s.top} --shard ${shardText(s.shard)}; resume with the same settings (or leave them out)`);
 }

@@ -199,19 +199,42 @@ export async function* readParagraphs(files: readonly CorpusFile[], signal?: Abo
   }
 }
 
+/** The JSON Lines field / Parquet column an index read its text from, when any file had one. */
+export function recordedTextField(files: readonly CorpusFile[]): string | undefined {
+  return files.find((f) => f.field)?.field;
+}
+
 /**
- * The first way two indexes' corpora differ (file count, or a file's content, format or
- * text field), in words; undefined when they are the same corpus. Paths may differ: a
- * cluster node may mount the same files elsewhere.
+ * The first way corpus `b` differs from corpus `a` (files added or removed, or a file's
+ * content, format or text field), in words; undefined when they are the same corpus.
+ * Paths may differ: a cluster node may mount the same files elsewhere, so files are
+ * matched by position and named by their base name.
  */
 export function corpusDifference(a: readonly CorpusFile[], b: readonly CorpusFile[]): string | undefined {
-  if (a.length !== b.length) return `${a.length} corpus files against ${b.length}`;
-  const name = (f: CorpusFile) => f.path.split(/[\\/]/).pop();
+  const name = (f: CorpusFile) => f.path.split(/[\\/]/).pop()!;
+  if (a.length !== b.length) {
+    const missingFrom = (x: readonly CorpusFile[], y: readonly CorpusFile[]) => {
+      const left = y.map(name);
+      return x.map(name).filter((n) => {
+        const i = left.indexOf(n);
+        if (i >= 0) left.splice(i, 1);
+        return i < 0;
+      });
+    };
+    const removed = missingFrom(a, b);
+    const added = missingFrom(b, a);
+    const changes = [removed.length ? `removed ${removed.join(', ')}` : '', added.length ? `added ${added.join(', ')}` : ''].filter(Boolean);
+    return `${a.length} corpus file${a.length === 1 ? '' : 's'} against ${b.length}${changes.length ? ` (${changes.join('; ')})` : ''}`;
+  }
   const what = (f: CorpusFile) => `${name(f)} (${f.format ?? 'text'}${f.field ? `, field "${f.field}"` : ''}, sha256 ${f.sha256.slice(0, 12)}…)`;
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
-    if (x.sha256 !== y.sha256 || (x.format ?? 'text') !== (y.format ?? 'text') || x.field !== y.field) return `corpus file ${i + 1} is ${what(x)} against ${what(y)}`;
+    const changes: string[] = [];
+    if (x.sha256 !== y.sha256) changes.push(name(x) === name(y) ? 'its content changed (another hash)' : 'another file');
+    if ((x.format ?? 'text') !== (y.format ?? 'text')) changes.push(`format ${x.format ?? 'text'} against ${y.format ?? 'text'}`);
+    if (x.field !== y.field) changes.push(`text field ${x.field ? `"${x.field}"` : 'none'} against ${y.field ? `"${y.field}"` : 'none'}`);
+    if (changes.length) return `corpus file ${i + 1} is ${what(x)} against ${what(y)}: ${changes.join(', ')}`;
   }
   return undefined;
 }

@@ -7,8 +7,9 @@
  *   not UTF-8, longer than MAX_RECORD_BYTES or without that field is skipped and reported
  *   with its line number (1-based). A NUL byte still refuses the file as binary.
  * - gzip of either: decompressed as a stream, so memory does not grow with the file.
- * - Parquet: one record per row of a string column, read a row group at a time; a null or
- *   non-string value is skipped and reported with its row (0-based, as pandas and Arrow count).
+ * - Parquet (any codec, see parquetCompressors): one record per row of a string column, read
+ *   a row group at a time; a null or non-string value is skipped and reported with its row
+ *   (0-based, as pandas and Arrow count).
  */
 import { createHash, type Hash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -169,16 +170,25 @@ async function* jsonlRecords(bytes: AsyncIterable<Buffer>, file: string, field: 
   if (partBytes > 0 || tooLong) yield* finish();
 }
 
-/** Parquet codecs node's zlib can decode; hyparquet itself handles SNAPPY and UNCOMPRESSED. */
-const COMPRESSORS = {
-  GZIP: (input: Uint8Array) => new Uint8Array(zlib.gunzipSync(input)),
-  BROTLI: (input: Uint8Array) => new Uint8Array(zlib.brotliDecompressSync(input)),
-};
+/**
+ * Parquet page decompressors: hyparquet-compressors covers every codec Parquet writers use
+ * (ZSTD above all, the default of Hugging Face's exports, which node 20's zlib lacks; LZ4,
+ * LZ4_RAW, SNAPPY); GZIP and BROTLI go through node's native zlib instead, which is faster.
+ */
+async function parquetCompressors() {
+  const { compressors } = await import('hyparquet-compressors');
+  return {
+    ...compressors,
+    GZIP: (input: Uint8Array) => new Uint8Array(zlib.gunzipSync(input)),
+    BROTLI: (input: Uint8Array) => new Uint8Array(zlib.brotliDecompressSync(input)),
+  };
+}
 
 async function* parquetRecords(file: string, field: string, tally: ByteTally, signal?: AbortSignal): AsyncGenerator<RecordEvent> {
   // hash first: rows are read by random access, not as one stream
   for await (const _ of fileChunks(file, tally, signal));
   const hp = await import('hyparquet');
+  const compressors = await parquetCompressors();
   const source = await hp.asyncBufferFromFile(file);
   let metadata: Awaited<ReturnType<typeof hp.parquetMetadataAsync>>;
   try {
@@ -195,7 +205,7 @@ async function* parquetRecords(file: string, field: string, tally: ByteTally, si
     const n = Number(group.num_rows);
     let values: unknown[];
     try {
-      const rows = (await hp.parquetReadObjects({ file: source, metadata, columns: [field], rowStart: row, rowEnd: row + n, compressors: COMPRESSORS })) as Record<string, unknown>[];
+      const rows = (await hp.parquetReadObjects({ file: source, metadata, columns: [field], rowStart: row, rowEnd: row + n, compressors })) as Record<string, unknown>[];
       values = rows.map((r) => r[field]);
     } catch (e) {
       throw new CorpusError(`${file}: cannot read rows ${row}..${row + n - 1} of column "${field}" (${(e as Error).message})`);

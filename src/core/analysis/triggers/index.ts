@@ -10,3 +10,5 @@ export { DEFAULT_BATCH, POOL_TOKENS, planBatches, paddedIds, windowsOf, type Bat
 export { CORPUS_EXTENSIONS, type CorpusFormat } from './corpusFiles';
 export { DEFAULT_TEXT_FIELD, type ScannedCorpus, type SkippedRecord } from './corpus';
 export { indexStatus, writeRunStatus, statusFile, type IndexStatus, type RunState } from './status';
+export { recordedTextField } from './corpus';
+export { mergedIndexStatus } from './status';

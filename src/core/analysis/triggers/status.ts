@@ -38,8 +38,13 @@ export function writeRunStatus(dir: string, state: RunState, shard: Shard | null
 
 export interface IndexStatus {
   dir: string;
-  /** 'stale': said it was running but has not reported for STALE_SECONDS, or its process is gone. */
-  state: RunState | 'stale' | 'not started';
+  /**
+   * 'stale': said it was running but has not reported for STALE_SECONDS, or its process is gone.
+   * 'merge pending': a merged index whose shards are not all merged yet (see mergedIndexStatus).
+   */
+  state: RunState | 'stale' | 'not started' | 'merge pending';
+  /** For 'merge pending': how many of its shards are done. */
+  shards?: { done: number; total: number };
   shard: Shard | null;
   tokens: number;
   /** Share of its corpus (or shard) done, 0..1, when known. */
@@ -103,4 +108,14 @@ export function indexStatus(dir: string, now = Date.now()): IndexStatus {
     host: run.host,
     message: run.message,
   };
+}
+
+/**
+ * The state of the folder sharded runs merge into (the --out of `index --slurm`): until the
+ * merged index exists it waits on its shards, which is worth saying rather than "not started".
+ */
+export function mergedIndexStatus(dir: string, shards: readonly IndexStatus[], now = Date.now()): IndexStatus {
+  const s = indexStatus(dir, now);
+  if (s.state !== 'not started') return s;
+  return { ...s, state: 'merge pending', shards: { done: shards.filter((x) => x.state === 'done').length, total: shards.length } };
 }
