@@ -85,8 +85,16 @@ test('cli values and search find the planted memory', async () => {
   assert.equal(j.top[0].text, 'dog');
   assert.equal(j.top.length, 2);
   assert.equal(j.finalNorm, false);
+  // the planted value is one embedding direction: dog scores 6, each of the other V − 1
+  // tokens 0, so dog's z-score is exactly sqrt(V − 1)
+  assert.deepEqual([j.top[0].rank, j.top[0].score], [1, 6]);
+  assert.ok(Math.abs(j.top[0].z - Math.sqrt(planted.words.length - 1)) < 1e-6, `z of dog = ${j.top[0].z}`);
+  assert.equal(j.bottom[0].rank, planted.words.length);
+  // the planted key reads its trigger's embedding
+  assert.equal(j.keyReads.top[0].text, 'apple');
   const human = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '1', '--key', '3', '--final-norm', '-q');
-  assert.match(human.stdout, /softmax\(norm\(v\)·E\)[\s\S]*"dog"/);
+  assert.match(human.stdout, /norm\(v\)·E through the final norm[\s\S]*"dog"/);
+  assert.match(human.stdout, /k·E over the input embeddings[\s\S]*"apple"/);
   const bad = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '5', '--key', '3', '-q');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--layer 5 is outside 0..1/);

@@ -63,13 +63,30 @@ function checkMemory(model: Model, layer: number, key: number): void {
   if (!(Number.isInteger(key) && key >= 0 && key < model.config.dFf)) throw new Error(`key ${key} is outside 0..${model.config.dFf - 1}`);
 }
 
-/** vᵢ·E (plus the unembedding bias, which is the same for every memory, is left out). */
-export function readValue(model: Model, layer: number, key: number, k = 10): VectorReading {
+/** The final norm applied to one vector, as the graph applies it to the residual. */
+function normed(model: Model, v: Float32Array): Float32Array {
+  const { weight, bias } = model.finalNorm();
+  const d = v.length;
+  let mean = 0;
+  if (model.config.norm === 'layer') mean = v.reduce((a, x) => a + x, 0) / d;
+  let square = 0;
+  for (const x of v) square += (x - mean) ** 2;
+  const scale = 1 / Math.sqrt(square / d + model.config.normEps);
+  return v.map((x, j) => (x - mean) * scale * weight.data[j] + (bias ? bias.data[j] : 0));
+}
+
+/**
+ * vᵢ·E: what the value adds to each token's logit, plus the unembedding bias where the
+ * model has one (as decodeValue and the value table read it, so the probabilities agree).
+ * `finalNorm` reads norm(vᵢ) instead, as the logit lens does.
+ */
+export function readValue(model: Model, layer: number, key: number, k = 10, opts: { finalNorm?: boolean } = {}): VectorReading {
   checkMemory(model, layer, key);
-  const { weight } = model.unembed();
+  const { weight, bias } = model.unembed();
   const [d, V] = weight.shape;
-  const v = model.values(layer).data.subarray(key * d, (key + 1) * d);
-  const scores = new Float32Array(V);
+  const raw = model.values(layer).data.subarray(key * d, (key + 1) * d);
+  const v = opts.finalNorm ? normed(model, raw) : raw;
+  const scores = bias ? Float32Array.from(bias.data) : new Float32Array(V);
   for (let j = 0; j < d; j++) {
     const x = v[j];
     if (x === 0) continue;
