@@ -18,9 +18,9 @@ export { encodeSafetensors, SafetensorsFile } from './load/safetensors';
 export { valueTable, computeValueTable, readValueTable, valueTablePath, ValueTable, ValueTableFileError, DEFAULT_TABLE_K, type ValueTableOptions, type ValueTableProgress, type TokenProb } from './analysis/valueTable';
 export { MemorySearch, searchWord, queryTokens, type MemorySearchHit, type SearchSide, type WordSearchResult } from './analysis/search';
 export { tokenRanks } from './analysis/ranks';
-export { paperStatistics, STATISTICS_VERSION, type PaperStatistics, type StatisticsOptions, type TriggerLookup } from './analysis/stats';
-export type { AgreementStatistics, CalibrationBin, LayerAgreement, LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './analysis/stats';
-export { renderReport } from './analysis/report';
+export { paperStatistics, STATISTICS_VERSION, type PaperStatistics, type StatisticsOptions, type TriggerLookup } from './analysis/statistics/paper';
+export type { AgreementStatistics, CalibrationBin, LayerAgreement, LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './analysis/statistics/paper';
+export { renderReport } from './analysis/statistics/report';
 
 import { Model, type LoadOptions } from './model';
 

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildTriggerIndex, computeValueTable, decodeValue, loadModel, openTriggerIndex, paperStatistics, tokenRanks, type Model, type TriggerLookup } from '../../src/core';
-import { samplePositions } from '../../src/core/analysis/corpusSample';
-import { agreementStatistics } from '../../src/core/analysis/statsAgreement';
+import { samplePositions } from '../../src/core/analysis/statistics/sample';
+import { agreementStatistics } from '../../src/core/analysis/statistics/agreement';
 import { sliceRows } from '../../src/core/tensor';
 import { writePlantedModel } from '../fixtures/planted';
 import { tempDir } from '../support';
@@ -114,7 +114,7 @@ test('position statistics: the planted memory alone is active at its trigger, an
   assert.equal(none.positions.composition[1].positions, 0);
 });
 
-test('position sampling draws whole windows at random: distinct, reproducible, every candidate equally likely', () => {
+test('position sampling draws positions uniformly over the corpus: distinct, reproducible, spread over windows, every candidate equally likely', () => {
   const tok = { isSpecial: (id: number) => id === 0 };
   const windows = [
     { paragraph: 0, window: 0, ids: [0, 5, 6, 7] },
@@ -127,8 +127,10 @@ test('position sampling draws whole windows at random: distinct, reproducible, e
   assert.deepEqual(a, samplePositions(windows, tok, 4, 42));
   assert.equal(a.reduce((s, w) => s + w.positions.length, 0), 4);
   for (const w of a) assert.deepEqual(w.positions, [...new Set(w.positions)].sort((x, y) => x - y));
-  // 20 windows of 5 positions: each position is drawn with probability 25/100
+  // 20 windows of 5 positions: each position is drawn with probability 25/100, and a
+  // sample of 25 falls in many windows (whole windows would give 5)
   const many = Array.from({ length: 20 }, (_, i) => ({ paragraph: i, window: 0, ids: [1, 2, 3, 4, 5] }));
+  assert.ok(samplePositions(many, tok, 25, 7).length >= 12, 'the sample spreads over windows');
   const hits = new Map<string, number>();
   for (let seed = 0; seed < 2000; seed++) {
     for (const w of samplePositions(many, tok, 25, seed)) for (const p of w.positions) hits.set(`${w.paragraph}.${p}`, (hits.get(`${w.paragraph}.${p}`) ?? 0) + 1);

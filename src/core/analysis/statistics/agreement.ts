@@ -5,11 +5,11 @@
  * agreement in bins of max pᵢ (calibration). Keys whose top trigger ends its paragraph
  * (no next token) or that have no trigger are left out and counted as such.
  */
-import type { Model } from '../model';
-import { tokenRanks } from './ranks';
-import { seededRandom } from './corpusSample';
-import type { Trigger } from './triggers/open';
-import type { ValueTable } from './valueTable';
+import type { Model } from '../../model';
+import { tokenRanks } from '../ranks';
+import { seededRandom } from './sample';
+import type { Trigger } from '../triggers/open';
+import type { ValueTable } from '../valueTable';
 
 /**
  * What agreement needs of a trigger-example index: a key's triggers, best first. The

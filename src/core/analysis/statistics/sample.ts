@@ -4,9 +4,9 @@
  * maximal runs of non-blank lines, windows of W tokens from position 0), so the sampled
  * positions are drawn from exactly the population the index ranked triggers over.
  */
-import type { Tokenizer } from '../tokenize/types';
-import { readParagraphs, scanCorpus } from './triggers/corpus';
-import { windowsOf, type Window } from './triggers/windows';
+import type { Tokenizer } from '../../tokenize/types';
+import { readParagraphs, scanCorpus } from '../triggers/corpus';
+import { windowsOf, type Window } from '../triggers/windows';
 
 export interface SampledWindow extends Window {
   /** Sampled positions in this window, ascending. */
@@ -38,36 +38,32 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * About `n` corpus positions for the statistics: windows are drawn uniformly at random
- * (seeded) and each contributes all its candidate positions (those not holding a special
- * token, as in the index), so every position is equally likely to be drawn while a
- * forward pass serves a whole window instead of one position. The last window drawn
- * contributes a random subset, to give exactly min(n, all candidates) positions.
- * Grouped by window, in corpus order.
+ * `n` corpus positions for the statistics, drawn uniformly without replacement from
+ * all candidate positions (those not holding a special token, as in the index), so the
+ * sample spreads over the whole corpus: 1,000 positions of WikiText-2 fall in about 900
+ * windows, where drawing whole windows gave about 60 — too few independent contexts for
+ * an interval. Grouped by window (the unit the bootstrap resamples), in corpus order;
+ * each window is run only up to its last sampled position.
  */
 export function samplePositions(windows: readonly Window[], tokenizer: Pick<Tokenizer, 'isSpecial'>, n: number, seed = 1): SampledWindow[] {
   const rand = seededRandom(seed);
-  const order = windows.map((_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
+  // every candidate as (window, position), packed in one float64 each
+  const candidates: number[] = [];
+  let width = 1;
+  for (const w of windows) width = Math.max(width, w.ids.length);
+  windows.forEach((w, wi) => w.ids.forEach((id, t) => tokenizer.isSpecial(id) || candidates.push(wi * width + t)));
+  const take = Math.min(n, candidates.length);
+  // a partial Fisher–Yates shuffle: the first `take` entries become a uniform sample
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(rand() * (candidates.length - i));
+    [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
   }
   const chosen = new Map<number, number[]>();
-  let total = 0;
-  for (const wi of order) {
-    if (total >= n) break;
-    let positions = windows[wi].ids.flatMap((id, t) => (tokenizer.isSpecial(id) ? [] : [t]));
-    if (positions.length === 0) continue;
-    if (total + positions.length > n) {
-      // a random subset of the last window, still in position order
-      for (let i = positions.length - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [positions[i], positions[j]] = [positions[j], positions[i]];
-      }
-      positions = positions.slice(0, n - total).sort((a, b) => a - b);
-    }
-    chosen.set(wi, positions);
-    total += positions.length;
+  for (const c of candidates.slice(0, take).sort((a, b) => a - b)) {
+    const wi = Math.floor(c / width);
+    const list = chosen.get(wi);
+    if (list) list.push(c % width);
+    else chosen.set(wi, [c % width]);
   }
-  return [...chosen.keys()].sort((a, b) => a - b).map((wi) => ({ ...windows[wi], positions: chosen.get(wi)! }));
+  return [...chosen].map(([wi, positions]) => ({ ...windows[wi], positions }));
 }

@@ -10,13 +10,13 @@
  * top token comes from the final-norm value table: the norm ignores positive scale, so
  * that is exactly the top token of the memory's own contribution cᵢ·vᵢ.
  */
-import { hookName } from '../hooks';
-import type { Model } from '../model';
-import type { HookTensor } from '../runtime/session';
-import type { SampledWindow } from './corpusSample';
-import { topK } from './topk';
-import type { ValueTable } from './valueTable';
-import { VocabProjector } from './vocab';
+import { hookName } from '../../hooks';
+import type { Model } from '../../model';
+import type { HookTensor } from '../../runtime/session';
+import type { SampledWindow } from './sample';
+import { topK } from '../topk';
+import type { ValueTable } from '../valueTable';
+import { VocabProjector } from '../vocab';
 
 export interface LayerActivity {
   layer: number;

@@ -5,17 +5,17 @@
  * positions). The result is plain JSON: the report renders it, the CLI prints it.
  */
 import * as path from 'node:path';
-import type { Model } from '../model';
-import { corpusWindows, samplePositions } from './corpusSample';
-import { layerPatterns, type LayerPatterns } from './patterns';
-import { agreementStatistics, type AgreementStatistics, type TriggerLookup } from './statsAgreement';
-import { positionStatistics, type PositionStatistics } from './statsPositions';
-import { TriggerIndex } from './triggers/open';
-import { valueTable } from './valueTable';
+import type { Model } from '../../model';
+import { corpusWindows, samplePositions } from './sample';
+import { layerPatterns, type LayerPatterns } from '../patterns';
+import { agreementStatistics, type AgreementStatistics, type TriggerLookup } from './agreement';
+import { positionStatistics, type PositionStatistics } from './positions';
+import { TriggerIndex } from '../triggers/open';
+import { valueTable } from '../valueTable';
 
-export type { AgreementStatistics, CalibrationBin, LayerAgreement, TriggerLookup } from './statsAgreement';
-export type { LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './statsPositions';
-export type { LayerPatterns } from './patterns';
+export type { AgreementStatistics, CalibrationBin, LayerAgreement, TriggerLookup } from './agreement';
+export type { LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './positions';
+export type { LayerPatterns } from '../patterns';
 
 export const STATISTICS_VERSION = 1;
 
@@ -69,7 +69,7 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
       onCacheProblem: (m) => progress(m),
     });
   const table = await tableFor(opts.finalNorm ?? false);
-  // the position statistics read everything through the final norm (see statsPositions)
+  // the position statistics read everything through the final norm (see positions.ts)
   const lensTable = table.finalNorm ? table : await tableFor(true);
   const tables = clock() - t0;
 

@@ -5,7 +5,7 @@
  * value and computes nothing, so the JSON and the page always agree.
  */
 import { barChart, escapeHtml, type Series } from './reportSvg';
-import type { PaperStatistics } from './stats';
+import type { PaperStatistics } from './paper';
 
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(v !== 0 && Math.abs(v) < 0.01 ? 2 : 1)}%` : '–');
 const fixed = (digits: number) => (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
