@@ -83,7 +83,10 @@ test('agreement on a synthetic lookup: skipped keys, rank 1 for the planted key'
     triggers: (layer, key) => (layer === 1 && key === 3 ? [{ paragraph: 0, window: 0, position: 0, coeff: 9, prefix: [planted.idOf('apple')], next: dog }] : layer === 1 && key === 4 ? [{ paragraph: 0, window: 0, position: 0, coeff: 1, prefix: [1], next: null }] : []),
   };
   const a = await agreementStatistics(m, await computeValueTable(m), lookup);
-  assert.deepEqual({ ...a.layers[1], shuffledRate: 0 }, { layer: 1, keys: 1, skipped: 7, agreed: 1, rate: 1, meanRank: 1, medianRank: 1, shuffledRate: 0 });
+  const { ci95, ...rest } = a.layers[1];
+  assert.deepEqual({ ...rest, shuffledRate: 0 }, { layer: 1, keys: 1, skipped: 7, agreed: 1, rate: 1, meanRank: 1, medianRank: 1, shuffledRate: 0 });
+  // Wilson's interval for n of n: [n/(n+z²), 1]
+  assert.ok(Math.abs(ci95[0] - 1 / (1 + 1.96 ** 2)) < 1e-3 && ci95[1] === 1, `ci95 ${ci95}`);
   assert.equal(a.layers[0].keys, 0);
   assert.ok(Number.isNaN(a.layers[0].rate));
 });

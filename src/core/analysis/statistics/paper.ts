@@ -17,7 +17,8 @@ export type { AgreementStatistics, CalibrationBin, LayerAgreement, TriggerLookup
 export type { LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './positions';
 export type { LayerPatterns } from '../patterns';
 
-export const STATISTICS_VERSION = 1;
+/** 2: 95% intervals, positions sampled over the whole corpus, calibration per layer. */
+export const STATISTICS_VERSION = 2;
 
 export interface StatisticsOptions {
   /** Corpus files for the position statistics (normally the index's corpus: TriggerIndex.info.corpus). */
@@ -104,6 +105,7 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
     threshold: opts.threshold,
     maxMemories: opts.maxMemories,
     rawTable: table.finalNorm ? undefined : table,
+    seed,
     signal: opts.signal,
     onProgress: (done, total) => progress('forward passes', done / total),
   });
