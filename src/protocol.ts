@@ -83,7 +83,8 @@ export interface TriggerExampleView {
 export type LabelKind = 'shallow' | 'semantic';
 
 export interface PatternView {
-  kind: LabelKind;
+  /** shallow / semantic: about the prefix; output: a hint about what follows it. */
+  kind: LabelKind | 'output';
   type: string;
   label: string;
   /** Indices of the covered triggers in the key's list (best first). */
@@ -97,6 +98,8 @@ export interface PatternsView {
   covered: number;
   coveredShallow: number;
   coveredSemantic: number;
+  /** Covered by an output hint (next token, value agreement); not part of `covered`. */
+  coveredOutput: number;
   patterns: PatternView[];
 }
 

@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildTriggerIndex, computeValueTable, decodeValue, loadModel, openTriggerIndex, paperStatistics, tokenRanks, type Model, type TriggerLookup } from '../../src/core';
-import { samplePositions } from '../../src/core/analysis/statistics/sample';
+import { PositionPool, seededRandom, type SampledWindow } from '../../src/core/analysis/statistics/sample';
+import type { Window } from '../../src/core/analysis/triggers/windows';
+
+const samplePositions = (windows: Window[], tok: { isSpecial(id: number): boolean }, n: number, seed = 1): SampledWindow[] => new PositionPool(windows, tok).draw(n, seededRandom(seed));
 import { agreementStatistics } from '../../src/core/analysis/statistics/agreement';
 import { sliceRows } from '../../src/core/tensor';
 import { writePlantedModel } from '../fixtures/planted';

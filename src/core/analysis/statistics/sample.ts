@@ -38,32 +38,45 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * `n` corpus positions for the statistics, drawn uniformly without replacement from
- * all candidate positions (those not holding a special token, as in the index), so the
- * sample spreads over the whole corpus: 1,000 positions of WikiText-2 fall in about 900
- * windows, where drawing whole windows gave about 60 — too few independent contexts for
- * an interval. Grouped by window (the unit the bootstrap resamples), in corpus order;
- * each window is run only up to its last sampled position.
+ * Every candidate position of a corpus (those not holding a special token, as in the
+ * index), to draw uniform samples from without replacement: `draw(n)` spreads over the
+ * whole corpus — 1,000 positions of WikiText-2 fall in about 900 windows, where drawing
+ * whole windows gave about 60, too few independent contexts for an interval. Samples
+ * come grouped by window (the unit the bootstrap resamples), in corpus order.
  */
-export function samplePositions(windows: readonly Window[], tokenizer: Pick<Tokenizer, 'isSpecial'>, n: number, seed = 1): SampledWindow[] {
-  const rand = seededRandom(seed);
-  // every candidate as (window, position), packed in one float64 each
-  const candidates: number[] = [];
-  let width = 1;
-  for (const w of windows) width = Math.max(width, w.ids.length);
-  windows.forEach((w, wi) => w.ids.forEach((id, t) => tokenizer.isSpecial(id) || candidates.push(wi * width + t)));
-  const take = Math.min(n, candidates.length);
-  // a partial Fisher–Yates shuffle: the first `take` entries become a uniform sample
-  for (let i = 0; i < take; i++) {
-    const j = i + Math.floor(rand() * (candidates.length - i));
-    [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
+export class PositionPool {
+  /** (window, position) packed as window · width + position. */
+  private readonly candidates: number[] = [];
+  private readonly width: number;
+
+  constructor(
+    readonly windows: readonly Window[],
+    tokenizer: Pick<Tokenizer, 'isSpecial'>,
+  ) {
+    this.width = Math.max(1, ...windows.map((w) => w.ids.length));
+    windows.forEach((w, wi) => w.ids.forEach((id, t) => tokenizer.isSpecial(id) || this.candidates.push(wi * this.width + t)));
   }
-  const chosen = new Map<number, number[]>();
-  for (const c of candidates.slice(0, take).sort((a, b) => a - b)) {
-    const wi = Math.floor(c / width);
-    const list = chosen.get(wi);
-    if (list) list.push(c % width);
-    else chosen.set(wi, [c % width]);
+
+  get size(): number {
+    return this.candidates.length;
   }
-  return [...chosen].map(([wi, positions]) => ({ ...windows[wi], positions }));
+
+  draw(n: number, rand: () => number): SampledWindow[] {
+    const c = this.candidates;
+    const take = Math.min(n, c.length);
+    // a partial Fisher–Yates shuffle: the first `take` entries become a uniform sample
+    // (of whatever order earlier draws left, so draws stay independent)
+    for (let i = 0; i < take; i++) {
+      const j = i + Math.floor(rand() * (c.length - i));
+      [c[i], c[j]] = [c[j], c[i]];
+    }
+    const chosen = new Map<number, number[]>();
+    for (const x of c.slice(0, take).sort((a, b) => a - b)) {
+      const wi = Math.floor(x / this.width);
+      const list = chosen.get(wi);
+      if (list) list.push(x % this.width);
+      else chosen.set(wi, [x % this.width]);
+    }
+    return [...chosen].map(([wi, positions]) => ({ ...this.windows[wi], positions }));
+  }
 }
