@@ -94,7 +94,7 @@ export interface LayerPatterns extends Coverage {
    * The same detectors on random corpus positions taken 25 at a time as if they were a
    * key's triggers (null.ts): what coverage chance alone gives. Null when not computed.
    */
-  null: Coverage | null;
+  randomPositions: Coverage | null;
 }
 
 export interface PatternOptions {
@@ -278,7 +278,7 @@ export function coverageOf(keys: readonly KeyPatterns[], rand: () => number): Co
 
 /** A layer's coverage; the null is added by layerPatterns when asked for. */
 export function summarizeLayer(layer: number, keys: readonly KeyPatterns[]): LayerPatterns {
-  return { layer, ...coverageOf(keys, seededRandom(layer + 1)), null: null };
+  return { layer, ...coverageOf(keys, seededRandom(layer + 1)), randomPositions: null };
 }
 
 /** Top-k token ids of the value vectors of keys start..start+count-1 (no final norm, as in the paper). */
@@ -309,7 +309,7 @@ export async function layerPatterns(
   model: Model,
   index: TriggerIndex,
   layer: number,
-  opts: PatternOptions & { null?: NullOptions; onProgress?: (fraction: number) => void } = {},
+  opts: PatternOptions & { randomPositions?: NullOptions; onProgress?: (fraction: number) => void } = {},
 ): Promise<{ summary: LayerPatterns; keys: KeyPatterns[] }> {
   const o = withDefaults(opts);
   const dFf = index.info.model.dFf;
@@ -321,6 +321,6 @@ export async function layerPatterns(
     if (key % 64 === 63) opts.onProgress?.((key + 1) / dFf);
   }
   const summary = summarizeLayer(layer, keys);
-  if (opts.null) summary.null = nullCoverage(model.tokenizer, tops, o, opts.null, layer);
+  if (opts.randomPositions) summary.randomPositions = nullCoverage(model.tokenizer, tops, o, opts.randomPositions, layer);
   return { summary, keys };
 }

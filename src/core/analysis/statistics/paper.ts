@@ -104,7 +104,7 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
     for (let layer = 0; layer < model.config.nLayers; layer++) {
       opts.signal?.throwIfAborted();
       // valueK capped by the vocabulary: the value-agreement hint's top-k cannot exceed it
-      const o = { valueK: Math.min(10, model.config.vocabSize), null: { pool, draws: opts.nullDraws, seed } };
+      const o = { valueK: Math.min(10, model.config.vocabSize), randomPositions: { pool, draws: opts.nullDraws, seed } };
       patterns.push((await layerPatterns(model, triggers, layer, o)).summary);
       progress('trigger patterns and their null', (layer + 1) / model.config.nLayers);
     }
