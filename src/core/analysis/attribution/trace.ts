@@ -50,31 +50,53 @@ function traceHooks(nLayers: number): string[] {
 }
 
 /**
- * Runs `ids` once and keeps what attribution reads at `position`. Refuses (naming the
- * family) a model whose residual stream is not the sum of its embeddings and branch
- * outputs — a norm or multiplier after a branch that attribution does not model yet —
- * instead of returning scores that do not add up.
+ * One forward pass of `ids` with every hook attribution reads, so any of its positions can
+ * be traced without running the model again (a panel or hover moving along a text).
  */
+export class SequenceTrace {
+  private constructor(
+    private readonly model: Model,
+    readonly ids: number[],
+    private readonly out: Map<string, HookTensor>,
+  ) {}
+
+  static async run(model: Model, ids: number[]): Promise<SequenceTrace> {
+    return new SequenceTrace(model, ids, await model.run([ids], traceHooks(model.config.nLayers)));
+  }
+
+  /**
+   * What attribution reads at `position`. Refuses (naming the family) a model whose residual
+   * stream is not the sum of its embeddings and branch outputs — a norm or multiplier after
+   * a branch that attribution does not model yet — instead of returning scores that do not
+   * add up.
+   */
+  at(position: number): PositionTrace {
+    const { model, ids, out } = this;
+    checkPosition(ids, position);
+    const L = model.config.nLayers;
+    const at = (name: string) => rowOf(out.get(name)!, position);
+    const components: TracedComponent[] = [...embeddingComponents(model, ids[position], at(hookName(0, 'resid_pre')))];
+    for (let l = 0; l < L; l++) {
+      components.push({ name: `L${l}.attn`, kind: 'attn', layer: l, vector: at(hookName(l, 'attn.out')) });
+      components.push({ name: `L${l}.mlp`, kind: 'mlp', layer: l, vector: at(hookName(l, 'mlp.out')) });
+    }
+    const trace: PositionTrace = {
+      ids,
+      position,
+      resid: at(hookName(L - 1, 'resid_post')),
+      components,
+      coeffs: Array.from({ length: L }, (_, l) => at(hookName(l, 'mlp.coeff'))),
+      logits: at(LOGITS),
+    };
+    checkDecomposition(model, trace);
+    return trace;
+  }
+}
+
+/** Runs `ids` once and keeps what attribution reads at `position` (see SequenceTrace.at). */
 export async function tracePosition(model: Model, ids: number[], position: number): Promise<PositionTrace> {
   checkPosition(ids, position);
-  const L = model.config.nLayers;
-  const out = await model.run([ids], traceHooks(L));
-  const at = (name: string) => rowOf(out.get(name)!, position);
-  const components: TracedComponent[] = [...embeddingComponents(model, ids[position], at(hookName(0, 'resid_pre')))];
-  for (let l = 0; l < L; l++) {
-    components.push({ name: `L${l}.attn`, kind: 'attn', layer: l, vector: at(hookName(l, 'attn.out')) });
-    components.push({ name: `L${l}.mlp`, kind: 'mlp', layer: l, vector: at(hookName(l, 'mlp.out')) });
-  }
-  const trace: PositionTrace = {
-    ids,
-    position,
-    resid: at(hookName(L - 1, 'resid_post')),
-    components,
-    coeffs: Array.from({ length: L }, (_, l) => at(hookName(l, 'mlp.coeff'))),
-    logits: at(LOGITS),
-  };
-  checkDecomposition(model, trace);
-  return trace;
+  return (await SequenceTrace.run(model, ids)).at(position);
 }
 
 /**
