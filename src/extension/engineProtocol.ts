@@ -3,6 +3,8 @@
 // runs on the extension host's event loop.
 
 import type {
+  AttributeParams,
+  AttributionView,
   Intervention,
   InterventionResultView,
   LabelKind,
@@ -96,6 +98,8 @@ export interface EngineMethods {
     params: { dir: string; positions?: number };
     result: { html: string; model: string; positions: number; seconds: number };
   };
+  /** Direct logit attribution at a position; the sequence's trace is kept, so other positions and targets cost no forward pass. */
+  attribute: { params: AttributeParams; result: AttributionView };
   unload: { params: Record<string, never>; result: null };
 }
 
