@@ -49,6 +49,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
       '',
       side('key, k·E over the input embeddings (the token content it reads)', keyReads, 'lowest', 'highest'),
     ];
+    // gated FFNs: act(gate)·up is negative about half the time, and −|m|·v promotes the other end
+    if (model.config.gated) out.splice(1, 0, 'gated FFN: where this memory\'s coefficient is negative it adds −|m|·v, promoting the "suppresses" column and suppressing "promotes".');
     io.out(out.join('\n') + '\n');
   } finally {
     await model.dispose();

@@ -15,6 +15,7 @@ import { hookName } from '../../hooks';
 import type { Model } from '../../model';
 import type { HookTensor } from '../../runtime/session';
 import type { SampledWindow } from './sample';
+import { activeTest } from '../active';
 import { topK } from '../topk';
 import type { ValueTable } from '../valueTable';
 import { VocabProjector } from '../vocab';
@@ -84,7 +85,7 @@ export interface PositionStatistics {
 }
 
 export interface PositionOptions {
-  /** A memory is active when its coefficient exceeds this (default 0). */
+  /** A memory is active when its coefficient (for gated FFNs its |coefficient|) exceeds this (default 0). */
   threshold?: number;
   maxMemories?: number;
   /** The raw (no final norm) value table, for rateRawValues. */
@@ -161,6 +162,7 @@ function gatherRows(tensors: HookTensor[], at: { b: number; t: number }[]): Floa
 export async function positionStatistics(model: Model, lensTable: ValueTable, sample: readonly SampledWindow[], opts: PositionOptions = {}): Promise<PositionStatistics> {
   if (!lensTable.finalNorm) throw new Error('positionStatistics needs the final-norm value table (the lens the FFN output is read through)');
   const threshold = opts.threshold ?? 0;
+  const isActive = activeTest(model.config);
   const maxMemories = opts.maxMemories ?? null;
   const L = model.config.nLayers;
   const dFf = model.config.dFf;
@@ -203,7 +205,7 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
         const coeff = out.get(hookName(l, 'mlp.coeff'))!;
         const offset = (b * T + t) * dFf;
         const active: number[] = [];
-        for (let key = 0; key < dFf; key++) if (coeff.data[offset + key] > threshold) active.push(key);
+        for (let key = 0; key < dFf; key++) if (isActive(coeff.data[offset + key], threshold)) active.push(key);
         tally.shares[l].push(active.length / dFf);
         tally.counts[l] += active.length;
         tally.active[l].add(window, active.length / dFf);
