@@ -143,7 +143,7 @@ function ablation(s: PaperStatistics): string {
   return section(
     'ablation',
     'Prefix ablation: which part of the prefix a key reads',
-    `For ${a.keysPerLayer} random keys per layer, each of their top ${a.triggersPerKey} trigger prefixes is run again without its first token, its last token or a random inner token; the change of the key’s coefficient at the new last position, relative to the indexed coefficient, is averaged per layer.`,
+    `For ${a.keysPerLayer} random keys per layer, each of their top ${a.triggersPerKey} trigger prefixes is run again without its first token, its last token or a random inner token; the change of the key’s coefficient at the new last position is summed over the layer’s examples and divided by the sum of their indexed coefficients (|c|), so a few keys with coefficients near 0 cannot dominate.`,
     'removing the last token changes lower layers’ coefficients most (they key on the final token); removing the first token matters relatively more in upper layers.',
     chart +
       table(
