@@ -77,16 +77,22 @@ export function renderMemory(o: DetailsOptions, key: number, coeff: number): HTM
     triggers,
   );
   request('memoryDetails', { layer, key, k: VALUE_K }).then(
-    (d) => fillValues(values, d),
+    (d) => fillValues(values, d, coeff),
     (e: Error) => values.replaceChildren(h('span', { class: 'error' }, e.message)),
   );
   return row;
 }
 
-function fillValues(values: HTMLElement, d: MemoryDetailsView): void {
+/**
+ * The value's top and bottom tokens. A gated FFN's coefficient is signed: at a negative one
+ * the memory adds −|m|·v, so here it promotes its value's bottom tokens and suppresses its top.
+ */
+function fillValues(values: HTMLElement, d: MemoryDetailsView, coeff: number): void {
+  const flipped = coeff < 0;
+  const why = flipped ? { title: 'The coefficient is negative here (gated FFN): the memory writes −|m|·v, reversing its value' } : {};
   values.replaceChildren(
-    h('div', { class: 'value-row' }, h('span', { class: 'label' }, 'promotes'), h('span', { class: 'value-tokens top' }, ...d.value.top.map((t) => tokenChip(t)))),
-    h('div', { class: 'value-row' }, h('span', { class: 'label' }, 'suppresses'), h('span', { class: 'value-tokens bottom' }, ...d.value.bottom.map((t) => tokenChip(t)))),
+    h('div', { class: 'value-row' }, h('span', { class: 'label', ...why }, flipped ? 'suppresses (m < 0)' : 'promotes'), h('span', { class: 'value-tokens top' }, ...d.value.top.map((t) => tokenChip(t)))),
+    h('div', { class: 'value-row' }, h('span', { class: 'label', ...why }, flipped ? 'promotes (m < 0)' : 'suppresses'), h('span', { class: 'value-tokens bottom' }, ...d.value.bottom.map((t) => tokenChip(t)))),
   );
 }
 

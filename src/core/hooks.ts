@@ -4,9 +4,15 @@
  * are accepted as aliases so exported activations drop into existing Python code.
  */
 
-export type LayerHookKind = 'resid_pre' | 'resid_mid' | 'resid_post' | 'attn.out' | 'mlp.in' | 'mlp.coeff' | 'mlp.out';
+/**
+ * Per-layer hooks. `mlp.out` is the down projection's output (bias included), before any
+ * norm or multiplier that follows the FFN; `mlp.out_post` is what the FFN adds to the
+ * residual stream (the same tensor where nothing follows it). `attn.out` is what the
+ * attention branch adds to the residual stream.
+ */
+export type LayerHookKind = 'resid_pre' | 'resid_mid' | 'resid_post' | 'attn.out' | 'mlp.in' | 'mlp.coeff' | 'mlp.out' | 'mlp.out_post';
 
-export const LAYER_HOOKS: readonly LayerHookKind[] = ['resid_pre', 'resid_mid', 'resid_post', 'attn.out', 'mlp.in', 'mlp.coeff', 'mlp.out'];
+export const LAYER_HOOKS: readonly LayerHookKind[] = ['resid_pre', 'resid_mid', 'resid_post', 'attn.out', 'mlp.in', 'mlp.coeff', 'mlp.out', 'mlp.out_post'];
 
 export const hookName = (layer: number, kind: LayerHookKind): string => `blocks.${layer}.${kind}`;
 

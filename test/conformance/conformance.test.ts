@@ -11,7 +11,7 @@ import { hookName, loadModel, SafetensorsFile, type Intervention, type LayerHook
 import { sharedOrSkip, tempDir } from '../support';
 
 const TOLERANCE = 1e-4;
-const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi'];
+const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi', 'llama3', 'mistral_swa', 'qwen3', 'gemma2', 'gemma3', 'phi3', 'olmo2', 'smollm3', 'starcoder2', 'gpt_bigcode', 'granite', 'gpt_neo', 'gptj'];
 const CASES = ['one', 'short', 'long'];
 /** Reference tensor name (after CASE.L{l}.) → our hook kind. */
 const LAYER_REFS: Record<string, LayerHookKind> = { resid_pre: 'resid_pre', resid_post: 'resid_post', mlp_in: 'mlp.in', coeff: 'mlp.coeff', mlp_out: 'mlp.out' };
@@ -30,6 +30,22 @@ function maxAbsDiff(ours: Float32Array, ref: Float32Array, seq: number): number 
   return worst;
 }
 
+/**
+ * One meaning for the branch hooks in every family: attn.out and mlp.out_post are what the
+ * two branches add to the residual stream (after any post norm or multiplier), so
+ * resid_mid = resid_pre + attn.out and resid_post = resid_mid + mlp.out_post.
+ */
+async function checkBranchHooks(model: Awaited<ReturnType<typeof loadModel>>, ids: number[]): Promise<void> {
+  for (let l = 0; l < model.config.nLayers; l++) {
+    const names = (['resid_pre', 'attn.out', 'resid_mid', 'mlp.out_post', 'resid_post'] as const).map((k) => hookName(l, k));
+    const out = await model.run([ids], names);
+    const [pre, attn, mid, ffn, post] = names.map((n) => out.get(n)!.data);
+    const sum = (a: Float32Array, b: Float32Array) => a.map((v, i) => v + b[i]);
+    assert.ok(maxAbsDiff(sum(pre, attn), mid, ids.length) <= 1e-5, `layer ${l}: resid_mid = resid_pre + attn.out`);
+    assert.ok(maxAbsDiff(sum(mid, ffn), post, ids.length) <= 1e-5, `layer ${l}: resid_post = resid_mid + mlp.out_post`);
+  }
+}
+
 const cacheDir = tempDir();
 
 for (const arch of ARCHS) {
@@ -40,6 +56,7 @@ for (const arch of ARCHS) {
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as { intervention: [number, number, number][] };
     const interventions: Intervention[] = spec.intervention.map(([layer, key, value]) => ({ layer, key, mode: 'set', value }));
     const model = await loadModel(dir, { cacheDir });
+    let worst = { diff: 0, name: '' };
     try {
       for (const c of CASES) {
         const ids = ref.getInt64(`${c}.input_ids`).map(Number);
@@ -57,11 +74,19 @@ for (const arch of ARCHS) {
             if (!ref.entries.has(refName)) continue;
             const diff = maxAbsDiff(out.get(hook)!.data, ref.get(refName).data, ids.length);
             assert.ok(diff <= TOLERANCE, `${arch} ${refName}: max abs diff ${diff.toExponential(2)}`);
+            if (diff >= worst.diff) worst = { diff, name: refName };
             checked++;
           }
           assert.equal(checked, refs.size, `${arch} ${c}: every reference tensor was compared`);
         }
       }
+      t.diagnostic(`worst: ${worst.diff.toExponential(2)} at ${worst.name}`);
+      await checkBranchHooks(model, ref.getInt64('long.input_ids').map(Number));
+      // a batch sees the same masks and rotary tables as a single sequence
+      const long = ref.getInt64('long.input_ids').map(Number);
+      const batch = (await model.run([long, long], ['final_norm'])).get('final_norm')!.data;
+      const half = batch.length / 2;
+      assert.ok(maxAbsDiff(batch.subarray(half), ref.get('long.final_norm').data, long.length) <= TOLERANCE, `${arch}: the second row of a batch`);
     } finally {
       await model.dispose();
     }

@@ -33,8 +33,16 @@ export function sliceVec(t: HostTensor, start: number, end: number): HostTensor 
   return { data: t.data.slice(start, end), shape: [end - start] };
 }
 
-/** The output embedding: a separate lm_head when present, else the tied input embedding. */
+/** Columns [start, end) of a fused projection, as its own Linear. */
+export function linearPart(fused: Linear, start: number, end: number): Linear {
+  return { weight: sliceCols(fused.weight, start, end), bias: fused.bias && sliceVec(fused.bias, start, end) };
+}
+
+/**
+ * The output embedding: the tied input embedding, or the separate head an untied config
+ * promises (missing, it is an error: transformers would start it from random weights).
+ */
 export function unembedding(w: WeightStore, tied: boolean, embed: HostTensor, head = 'lm_head'): Linear {
-  if (!tied && w.has(`${head}.weight`)) return torchLinear(w, head);
+  if (!tied) return torchLinear(w, head);
   return { weight: transpose2d(embed), bias: optional(w, `${head}.bias`) };
 }

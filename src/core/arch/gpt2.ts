@@ -1,23 +1,24 @@
 /** GPT-2: learned positions, pre-LayerNorm, fused Conv1D q/k/v, GELU FFN. */
 import type { WeightStore } from '../load/weights';
-import { activation, bool, modelConfig, num, type RawConfig } from './config';
+import { activation, bool, count, isOff, refuseUnless, headSize, LIMITS, modelConfig, num, type RawConfig } from './config';
 import { conv1d, normWeights, sliceCols, sliceVec, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, Linear, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
-  const dModel = num(raw, ['n_embd', 'hidden_size']);
-  const nHeads = num(raw, ['n_head', 'num_attention_heads']);
-  const nLayers = num(raw, ['n_layer', 'num_hidden_layers']);
-  const base = bool(raw, 'scale_attn_weights', true) ? 1 / Math.sqrt(dModel / nHeads) : 1;
+  refuseUnless(raw, 'add_cross_attention', isOff, 'cross-attention belongs to encoder-decoder models');
+  const dModel = count(raw, ['n_embd', 'hidden_size'], LIMITS.width);
+  const nHeads = count(raw, ['n_head', 'num_attention_heads'], LIMITS.heads);
+  const nLayers = count(raw, ['n_layer', 'num_hidden_layers'], LIMITS.layers);
+  const base = bool(raw, 'scale_attn_weights', true) ? 1 / Math.sqrt(headSize({}, dModel, nHeads)) : 1;
   const byLayer = bool(raw, 'scale_attn_by_inverse_layer_idx', false);
   return modelConfig(raw, {
     family: 'gpt2',
     nLayers,
     dModel,
     nHeads,
-    dFf: num(raw, ['n_inner'], 4 * dModel),
-    vocabSize: num(raw, ['vocab_size']),
-    contextSize: num(raw, ['n_positions', 'n_ctx', 'max_position_embeddings']),
+    dFf: count(raw, ['n_inner'], LIMITS.width * 16, 4 * dModel),
+    vocabSize: count(raw, ['vocab_size'], LIMITS.vocab),
+    contextSize: count(raw, ['n_positions', 'n_ctx', 'max_position_embeddings'], LIMITS.context),
     norm: 'layer',
     normEps: num(raw, ['layer_norm_epsilon'], 1e-5),
     act: activation(raw.activation_function ?? 'gelu_new'),
@@ -58,4 +59,10 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const gpt2: ArchFamily = { name: 'gpt2', modelTypes: ['gpt2'], parseConfig, convert };
+export const gpt2: ArchFamily = {
+  name: 'gpt2',
+  modelTypes: ['gpt2'],
+  fields: { gpt2: ['n_embd', 'n_head', 'n_layer', 'n_inner', 'n_positions', 'n_ctx', 'layer_norm_epsilon', 'activation_function', 'scale_attn_weights', 'scale_attn_by_inverse_layer_idx', 'add_cross_attention'] },
+  parseConfig,
+  convert,
+};

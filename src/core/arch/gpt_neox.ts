@@ -4,26 +4,28 @@
  */
 import type { WeightStore } from '../load/weights';
 import { sliceRows, concatRows, transpose2d, type HostTensor } from '../tensor';
-import { activation, bool, modelConfig, num, rotary, type RawConfig } from './config';
+import { activation, bool, count, headSize, LIMITS, modelConfig, num, rotary, type RawConfig } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, Linear, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
-  const dModel = num(raw, ['hidden_size']);
-  const nHeads = num(raw, ['num_attention_heads']);
+  const dModel = count(raw, ['hidden_size'], LIMITS.width);
+  const nHeads = count(raw, ['num_attention_heads'], LIMITS.heads);
+  const nLayers = count(raw, ['num_hidden_layers'], LIMITS.layers);
   return modelConfig(raw, {
     family: 'gpt_neox',
-    nLayers: num(raw, ['num_hidden_layers']),
+    nLayers,
     dModel,
     nHeads,
-    dFf: num(raw, ['intermediate_size']),
-    vocabSize: num(raw, ['vocab_size']),
-    contextSize: num(raw, ['max_position_embeddings']),
+    dFf: count(raw, ['intermediate_size'], LIMITS.width * 16),
+    vocabSize: count(raw, ['vocab_size'], LIMITS.vocab),
+    contextSize: count(raw, ['max_position_embeddings'], LIMITS.context),
     norm: 'layer',
     normEps: num(raw, ['layer_norm_eps'], 1e-5),
     act: activation(raw.hidden_act ?? 'gelu'),
     parallel: bool(raw, 'use_parallel_residual', true),
-    ...rotary(raw, dModel / nHeads),
+    // transformers' GPT-NeoX rotates a quarter of each head unless told otherwise
+    ...rotary(raw, headSize({}, dModel, nHeads), nLayers, { defaultFactor: 0.25 }),
   });
 }
 
@@ -64,4 +66,15 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const gptNeox: ArchFamily = { name: 'gpt_neox', modelTypes: ['gpt_neox'], parseConfig, convert };
+export const gptNeox: ArchFamily = {
+  name: 'gpt_neox',
+  modelTypes: ['gpt_neox'],
+  fields: {
+    gpt_neox: [
+      'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'layer_norm_eps', 'hidden_act',
+      'use_parallel_residual', 'rope_parameters', 'rope_scaling', 'rotary_pct', 'rotary_emb_base', 'rope_theta', 'partial_rotary_factor', 'attention_bias',
+    ],
+  },
+  parseConfig,
+  convert,
+};

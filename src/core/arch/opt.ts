@@ -1,21 +1,22 @@
 /** OPT: learned positions offset by 2, pre-LayerNorm (do_layer_norm_before), ReLU FFN. */
 import type { WeightStore } from '../load/weights';
-import { activation, bool, modelConfig, num, type RawConfig } from './config';
+import { activation, bool, count, isOff, refuseUnless, LIMITS, modelConfig, num, type RawConfig } from './config';
 import { normWeights, torchLinear, unembedding } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
+  refuseUnless(raw, '_remove_final_layer_norm', isOff, 'OPT without its final norm');
   if (!bool(raw, 'do_layer_norm_before', true)) throw new Error('OPT with do_layer_norm_before=false (post-norm, e.g. opt-350m) is not supported');
-  const dModel = num(raw, ['hidden_size']);
+  const dModel = count(raw, ['hidden_size'], LIMITS.width);
   if (num(raw, ['word_embed_proj_dim'], dModel) !== dModel) throw new Error('OPT with word_embed_proj_dim ≠ hidden_size (project_in/out) is not supported');
   return modelConfig(raw, {
     family: 'opt',
-    nLayers: num(raw, ['num_hidden_layers']),
+    nLayers: count(raw, ['num_hidden_layers'], LIMITS.layers),
     dModel,
-    nHeads: num(raw, ['num_attention_heads']),
-    dFf: num(raw, ['ffn_dim']),
-    vocabSize: num(raw, ['vocab_size']),
-    contextSize: num(raw, ['max_position_embeddings']),
+    nHeads: count(raw, ['num_attention_heads'], LIMITS.heads),
+    dFf: count(raw, ['ffn_dim'], LIMITS.width * 16),
+    vocabSize: count(raw, ['vocab_size'], LIMITS.vocab),
+    contextSize: count(raw, ['max_position_embeddings'], LIMITS.context),
     norm: 'layer',
     normEps: 1e-5,
     act: activation(raw.activation_function ?? 'relu'),
@@ -49,4 +50,10 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   };
 }
 
-export const opt: ArchFamily = { name: 'opt', modelTypes: ['opt'], parseConfig, convert };
+export const opt: ArchFamily = {
+  name: 'opt',
+  modelTypes: ['opt'],
+  fields: { opt: ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'ffn_dim', 'max_position_embeddings', 'activation_function', 'do_layer_norm_before', 'word_embed_proj_dim', 'enable_bias', 'layer_norm_elementwise_affine', '_remove_final_layer_norm'] },
+  parseConfig,
+  convert,
+};

@@ -31,14 +31,41 @@ export interface ModelConfig {
   positions: 'learned' | 'rotary';
   /** Learned position tables start at this row (OPT reserves 2). */
   positionOffset: number;
-  rotaryDim: number;
-  ropeTheta: number;
-  /** Multiplies token embeddings (Gemma: sqrt(d_model)). */
+  /** Rotary embedding per layer; undefined where a layer has none (SmolLM3's no_rope_layers). Empty unless positions is 'rotary'. */
+  rope: (RopeSpec | undefined)[];
+  /** Multiplies token embeddings (Gemma: sqrt(d_model), Granite: embedding_multiplier). */
   embedScale: number;
   /** Softmax scale per layer (GPT-2's scale_attn_by_inverse_layer_idx varies it). */
   attnScale: number[];
+  /** Per layer: a query sees itself and at most window − 1 tokens before it; 0 = every earlier token. */
+  attnWindow: number[];
+  /** cap·tanh(s / cap) on the attention scores (Gemma 2); 0 = none. */
+  attnSoftcap: number;
+  /** cap·tanh(logits / cap) on the output logits (Gemma 2); 0 = none. */
+  finalSoftcap: number;
+  /** Divides the logits (Granite: logits_scaling). */
+  logitDivisor: number;
+  /** Multiplies each branch's output before it joins the residual stream (Granite: residual_multiplier). */
+  residualScale: number;
+  /** RMS norms on queries and keys: per head (Qwen3, Gemma 3) or over the whole projection (OLMo 2). */
+  qkNorm: 'none' | 'head' | 'projection';
   bosId?: number;
   eosId?: number;
+}
+
+/**
+ * A rotary embedding as transformers computes it (modeling_rope_utils): the inverse
+ * frequencies of the `dim` rotated channels, and the factor cos and sin are scaled by.
+ */
+export interface RopeSpec {
+  /** Channels rotated per head (partial rotary rotates the first `dim`). */
+  dim: number;
+  /** GPT-J rotates channel pairs (0,1), (2,3)…; the others (0, dim/2), (1, dim/2+1)… */
+  interleaved: boolean;
+  invFreq: Float32Array;
+  attentionFactor: number;
+  /** LongRoPE: these frequencies (and factor) replace the others for sequences longer than `longAfter` tokens. */
+  long?: { invFreq: Float32Array; attentionFactor: number; longAfter: number };
 }
 
 /** y = x·W + b with W stored [in, out]. */
@@ -53,9 +80,16 @@ export interface Norm {
 }
 
 export interface BlockWeights {
-  attnNorm: Norm;
-  /** Absent for parallel blocks that share attnNorm (Phi). */
+  /** Absent where the block has no norm before attention (OLMo 2 normalises the branch output instead). */
+  attnNorm?: Norm;
+  /** Absent for parallel blocks that share attnNorm (Phi) and for OLMo 2. */
   mlpNorm?: Norm;
+  /** Norms on the attention / FFN output before the residual add (Gemma 2/3 sandwich norms, OLMo 2). */
+  attnPostNorm?: Norm;
+  mlpPostNorm?: Norm;
+  /** q/k RMS norm gains: [headDim] per head, or the projection's width (see ModelConfig.qkNorm). */
+  qNorm?: Norm;
+  kNorm?: Norm;
   q: Linear;
   k: Linear;
   v: Linear;
@@ -82,6 +116,13 @@ export interface ArchFamily {
   name: string;
   /** model_type values this family handles. */
   modelTypes: string[];
+  /** config.json fields this family's reader implements, per model_type (see fields.ts). */
+  fields: Record<string, readonly string[]>;
+  /**
+   * transformers' config-class defaults that change the forward pass, per model_type: what a
+   * config.json that omits the field means (Mistral without sliding_window slides over 4096).
+   */
+  defaults?: Record<string, Record<string, unknown>>;
   parseConfig(raw: Record<string, unknown>): ModelConfig;
   convert(config: ModelConfig, raw: Record<string, unknown>, weights: WeightStore): CanonicalModel;
 }

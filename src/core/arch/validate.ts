@@ -27,7 +27,10 @@ export function validateShapes(m: CanonicalModel): void {
     expect(`${p} keys`, b.up.weight, [c.dModel, c.dFf]);
     expect(`${p} gate`, b.gate?.weight, [c.dModel, c.dFf]);
     expect(`${p} values`, b.down.weight, [c.dFf, c.dModel]);
-    expect(`${p} norm`, b.attnNorm.weight, [c.dModel]);
+    for (const [what, n] of [['attention norm', b.attnNorm], ['FFN norm', b.mlpNorm], ['attention post-norm', b.attnPostNorm], ['FFN post-norm', b.mlpPostNorm]] as const) expect(`${p} ${what}`, n?.weight, [c.dModel]);
+    const qkWidth = (heads: number) => (c.qkNorm === 'head' ? c.headDim : heads * c.headDim);
+    expect(`${p} query norm`, b.qNorm?.weight, [qkWidth(c.nHeads)]);
+    expect(`${p} key norm`, b.kNorm?.weight, [qkWidth(c.nKvHeads)]);
   });
   expect('output embedding', m.unembed.weight, [c.dModel, c.vocabSize]);
 }

@@ -2,7 +2,7 @@
  * The shared pieces every family's graph is made of: norms, linear layers, attention
  * and the FFN with its memory-coefficient hook and intervention inputs.
  */
-import type { Activation, BlockWeights, Linear, ModelConfig, Norm } from '../arch/types';
+import type { Activation, BlockWeights, Linear, ModelConfig, Norm, RopeSpec } from '../arch/types';
 import { hookName } from '../hooks';
 import { DataType } from '../onnx/model';
 import type { GraphBuilder } from './builder';
@@ -14,11 +14,13 @@ export function linear(g: GraphBuilder, x: string, w: Linear, name: string): str
 }
 
 export function norm(g: GraphBuilder, cfg: ModelConfig, x: string, n: Norm, name: string): string {
-  const epsilon = { float: cfg.normEps };
-  const scale = g.weight(`${name}.weight`, n.weight);
-  if (cfg.norm === 'rms') return g.op('RMSNormalization', [x, scale], { axis: -1, epsilon });
+  if (cfg.norm === 'rms') return rmsNorm(g, cfg, x, n, name);
   const bias = n.bias ? [g.weight(`${name}.bias`, n.bias)] : [];
-  return g.op('LayerNormalization', [x, scale, ...bias], { axis: -1, epsilon });
+  return g.op('LayerNormalization', [x, g.weight(`${name}.weight`, n.weight), ...bias], { axis: -1, epsilon: { float: cfg.normEps } });
+}
+
+function rmsNorm(g: GraphBuilder, cfg: ModelConfig, x: string, n: Norm, name: string): string {
+  return g.op('RMSNormalization', [x, g.weight(`${name}.weight`, n.weight)], { axis: -1, epsilon: { float: cfg.normEps } });
 }
 
 export function activation(g: GraphBuilder, x: string, act: Activation): string {
@@ -38,30 +40,45 @@ export function activation(g: GraphBuilder, x: string, act: Activation): string 
 export interface SharedInputs {
   /** [batch, seq] int64 positions 0..seq-1, for rotary embeddings. */
   positionIds: string;
-  rotaryCos?: string;
-  rotarySin?: string;
+  /** cos/sin tables of a rotary embedding, built once per distinct RopeSpec. */
+  rotaryTables(spec: RopeSpec): { cos: string; sin: string };
+  /** The additive [seq, seq] attention mask for a window (0 = plain causal), built once per window. */
+  attentionMask(window: number): string;
 }
 
-function rotary(g: GraphBuilder, cfg: ModelConfig, x: string, heads: number, shared: SharedInputs): string {
-  if (cfg.positions !== 'rotary') return x;
-  return g.op('RotaryEmbedding', [x, shared.rotaryCos!, shared.rotarySin!, shared.positionIds], {
+function rotary(g: GraphBuilder, spec: RopeSpec | undefined, x: string, heads: number, shared: SharedInputs): string {
+  if (!spec) return x;
+  const t = shared.rotaryTables(spec);
+  return g.op('RotaryEmbedding', [x, t.cos, t.sin, shared.positionIds], {
     num_heads: heads,
-    rotary_embedding_dim: cfg.rotaryDim,
-    interleaved: 0,
+    rotary_embedding_dim: spec.dim,
+    interleaved: spec.interleaved ? 1 : 0,
   });
+}
+
+/** [batch, seq, heads·headDim] → [batch, seq, heads, headDim] (0 keeps a dimension). */
+const splitHeads = (g: GraphBuilder, x: string, heads: number, headDim: number) => g.op('Reshape', [x, g.constInt([0, 0, heads, headDim])]);
+const mergeHeads = (g: GraphBuilder, x: string) => g.op('Reshape', [x, g.constInt([0, 0, -1])]);
+
+/** RMS norm of queries or keys, per head (Qwen3, Gemma 3) or over the whole projection (OLMo 2). */
+function qkNorm(g: GraphBuilder, cfg: ModelConfig, x: string, n: Norm | undefined, heads: number, name: string): string {
+  if (cfg.qkNorm === 'none') return x;
+  if (!n) throw new Error(`${name}: the config asks for q/k norms but the checkpoint has none`);
+  if (cfg.qkNorm === 'projection') return rmsNorm(g, cfg, x, n, name);
+  return mergeHeads(g, rmsNorm(g, cfg, splitHeads(g, x, heads, cfg.headDim), n, name));
 }
 
 export function attention(g: GraphBuilder, cfg: ModelConfig, layer: number, x: string, w: BlockWeights, shared: SharedInputs): string {
   const p = `blocks.${layer}.attn`;
-  const q = rotary(g, cfg, linear(g, x, w.q, `${p}.q`), cfg.nHeads, shared);
-  const k = rotary(g, cfg, linear(g, x, w.k, `${p}.k`), cfg.nKvHeads, shared);
+  const spec = cfg.rope[layer];
+  const q = rotary(g, spec, qkNorm(g, cfg, linear(g, x, w.q, `${p}.q`), w.qNorm, cfg.nHeads, `${p}.q_norm`), cfg.nHeads, shared);
+  const k = rotary(g, spec, qkNorm(g, cfg, linear(g, x, w.k, `${p}.k`), w.kNorm, cfg.nKvHeads, `${p}.k_norm`), cfg.nKvHeads, shared);
   const v = linear(g, x, w.v, `${p}.v`);
-  const z = g.op('Attention', [q, k, v], {
-    is_causal: 1,
-    q_num_heads: cfg.nHeads,
-    kv_num_heads: cfg.nKvHeads,
-    scale: { float: cfg.attnScale[layer] },
-  });
+  const window = cfg.attnWindow[layer];
+  // onnxruntime 1.30 (CPU) soft-caps the scores before masking them, as Gemma 2 does; the
+  // gemma2 conformance set, with a sliding and a full layer, checks that it stays so
+  const attrs = { q_num_heads: cfg.nHeads, kv_num_heads: cfg.nKvHeads, scale: { float: cfg.attnScale[layer] }, ...(cfg.attnSoftcap ? { softcap: { float: cfg.attnSoftcap } } : {}) };
+  const z = window ? g.op('Attention', [q, k, v, shared.attentionMask(window)], attrs) : g.op('Attention', [q, k, v], { ...attrs, is_causal: 1 });
   return linear(g, z, w.o, `${p}.o`);
 }
 
@@ -86,17 +103,23 @@ export function ffn(g: GraphBuilder, cfg: ModelConfig, layer: number, x: string,
   return g.hook(hookName(layer, 'mlp.out'), linear(g, coeff, w.down, `${p}.down`));
 }
 
+/**
+ * What a branch adds to the residual stream: its output, through the norm that follows
+ * it where the family has one (Gemma 2/3, OLMo 2), times Granite's residual multiplier.
+ */
+function branchOutput(g: GraphBuilder, cfg: ModelConfig, x: string, post: Norm | undefined, name: string): string {
+  const y = post ? norm(g, cfg, x, post, name) : x;
+  return cfg.residualScale === 1 ? y : g.op('Mul', [y, g.constFloat([cfg.residualScale], [])]);
+}
+
 export function block(g: GraphBuilder, cfg: ModelConfig, layer: number, resid: string, w: BlockWeights, shared: SharedInputs): string {
+  const p = `blocks.${layer}`;
   resid = g.hook(hookName(layer, 'resid_pre'), resid);
-  const attnIn = norm(g, cfg, resid, w.attnNorm, `blocks.${layer}.ln1`);
-  const attnOut = g.hook(hookName(layer, 'attn.out'), attention(g, cfg, layer, attnIn, w, shared));
+  const attnIn = w.attnNorm ? norm(g, cfg, resid, w.attnNorm, `${p}.ln1`) : resid;
+  const attnOut = g.hook(hookName(layer, 'attn.out'), branchOutput(g, cfg, attention(g, cfg, layer, attnIn, w, shared), w.attnPostNorm, `${p}.ln1_post`));
   const mid = g.hook(hookName(layer, 'resid_mid'), g.op('Add', [resid, attnOut]));
-  let mlpOut: string;
-  if (cfg.parallel) {
-    const mlpIn = w.mlpNorm ? norm(g, cfg, resid, w.mlpNorm, `blocks.${layer}.ln2`) : attnIn;
-    mlpOut = ffn(g, cfg, layer, mlpIn, w);
-  } else {
-    mlpOut = ffn(g, cfg, layer, norm(g, cfg, mid, w.mlpNorm!, `blocks.${layer}.ln2`), w);
-  }
+  // parallel blocks (GPT-J, GPT-NeoX, Phi) feed the FFN from the block input, through its own norm or attention's
+  const ffnIn = cfg.parallel ? (w.mlpNorm ? norm(g, cfg, resid, w.mlpNorm, `${p}.ln2`) : attnIn) : w.mlpNorm ? norm(g, cfg, mid, w.mlpNorm, `${p}.ln2`) : mid;
+  const mlpOut = g.hook(hookName(layer, 'mlp.out_post'), branchOutput(g, cfg, ffn(g, cfg, layer, ffnIn, w), w.mlpPostNorm, `${p}.ln2_post`));
   return g.hook(hookName(layer, 'resid_post'), g.op('Add', [mid, mlpOut]));
 }

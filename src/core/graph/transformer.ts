@@ -2,7 +2,7 @@
  * Builds the instrumented forward graph of a canonical model: token ids in, logits and
  * every hook out, with coefficient-patch inputs on every FFN.
  */
-import type { CanonicalModel, ModelConfig } from '../arch/types';
+import type { CanonicalModel, ModelConfig, RopeSpec } from '../arch/types';
 import { validateShapes } from '../arch/validate';
 import { candidateHook, FINAL_NORM, hookName, LOGITS, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hooks';
 import { DataType } from '../onnx/model';
@@ -10,24 +10,44 @@ import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder } from './builder';
 import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from './contract';
 
-/**
- * cos/sin tables for RotaryEmbedding, [positions, rotaryDim/2], computed in fp32 steps
- * the way Hugging Face computes them so the angles round the same.
- */
-export function rotaryTables(cfg: ModelConfig): { cos: Float32Array; sin: Float32Array } {
-  const half = cfg.rotaryDim / 2;
-  const f = Math.fround;
-  const invFreq = Array.from({ length: half }, (_, i) => f(1 / f(f(cfg.ropeTheta) ** f((2 * i) / cfg.rotaryDim))));
-  const cos = new Float32Array(cfg.contextSize * half);
-  const sin = new Float32Array(cfg.contextSize * half);
-  for (let p = 0; p < cfg.contextSize; p++) {
-    for (let i = 0; i < half; i++) {
-      const angle = f(p * invFreq[i]);
-      cos[p * half + i] = Math.cos(angle);
-      sin[p * half + i] = Math.sin(angle);
-    }
-  }
-  return { cos, sin };
+/** Rotary tables and attention masks, each built on first use and shared by every layer that needs it. */
+function sharedInputs(g: GraphBuilder, cfg: ModelConfig, positions: string, positionIds: string, seqLen: string): SharedInputs {
+  const tables = new Map<RopeSpec, { cos: string; sin: string }>();
+  const masks = new Map<number, string>();
+  // angles position·invFreq as one fp32 product each, as transformers' inv_freq @ positions
+  const column = g.op('Unsqueeze', [g.op('Cast', [positions], { to: DataType.FLOAT }), g.constInt([1])]);
+  return {
+    positionIds,
+    rotaryTables(spec) {
+      if (!tables.has(spec)) {
+        const name = `rotary_${tables.size}`;
+        let invFreq = g.weight(`${name}.inv_freq`, { data: spec.invFreq, shape: [1, spec.invFreq.length] });
+        let factor = g.constFloat([spec.attentionFactor], []);
+        if (spec.long) {
+          // LongRoPE switches to its long factors for sequences past the original context
+          const useLong = g.op('Greater', [seqLen, g.constInt([spec.long.longAfter], [])]);
+          invFreq = g.op('Where', [useLong, g.weight(`${name}.long_inv_freq`, { data: spec.long.invFreq, shape: [1, spec.long.invFreq.length] }), invFreq]);
+          factor = g.op('Where', [useLong, g.constFloat([spec.long.attentionFactor], []), factor]);
+        }
+        // [seq, dim/2] tables computed per run rather than stored for the whole context,
+        // which for a 128k-token model would be tens of megabytes per rope
+        const angles = g.op('Mul', [column, invFreq]);
+        const scaled = (op: string) => (spec.attentionFactor === 1 && !spec.long ? g.op(op, [angles]) : g.op('Mul', [g.op(op, [angles]), factor]));
+        tables.set(spec, { cos: scaled('Cos'), sin: scaled('Sin') });
+      }
+      return tables.get(spec)!;
+    },
+    attentionMask(window) {
+      if (!masks.has(window)) {
+        // query i may see key j when 0 ≤ i − j (< window): transformers' causal and sliding-window masks
+        const behind = g.op('Sub', [g.op('Unsqueeze', [positions, g.constInt([1])]), g.op('Unsqueeze', [positions, g.constInt([0])])]);
+        let allowed = g.op('GreaterOrEqual', [behind, g.constInt([0], [])]);
+        if (window) allowed = g.op('And', [allowed, g.op('Less', [behind, g.constInt([window], [])])]);
+        masks.set(window, g.op('Where', [allowed, g.constFloat([0], []), g.constFloat([-3.4028234663852886e38], [])]));
+      }
+      return masks.get(window)!;
+    },
+  };
 }
 
 export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
@@ -49,12 +69,7 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
     x = g.op('Add', [x, g.op('Gather', [g.weight('position_embed', model.positionEmbed!), rows])]);
   }
 
-  const shared: SharedInputs = { positionIds };
-  if (cfg.positions === 'rotary') {
-    const t = rotaryTables(cfg);
-    shared.rotaryCos = g.weight('rotary_cos', { data: t.cos, shape: [cfg.contextSize, cfg.rotaryDim / 2] });
-    shared.rotarySin = g.weight('rotary_sin', { data: t.sin, shape: [cfg.contextSize, cfg.rotaryDim / 2] });
-  }
+  const shared = sharedInputs(g, cfg, positions, positionIds, seqLen);
 
   model.blocks.forEach((w, l) => {
     x = block(g, cfg, l, x, w, shared);
@@ -63,7 +78,7 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
   const final = g.hook(FINAL_NORM, norm(g, cfg, x, model.finalNorm, 'final_norm'));
   // The vocabulary projection is most of a small model's forward pass and many runs
   // (trigger indexing, statistics) want only coefficients, so it too is conditional.
-  const [logits] = g.conditional(g.input(WANT_LOGITS, DataType.BOOL, []), [{ name: LOGITS, dataType: DataType.FLOAT }], (b) => [linear(b, final, model.unembed, 'unembed')]);
+  const [logits] = g.conditional(g.input(WANT_LOGITS, DataType.BOOL, []), [{ name: LOGITS, dataType: DataType.FLOAT }], (b) => [outputLogits(b, cfg, linear(b, final, model.unembed, 'unembed'))]);
   // Top predictions in the graph, since a softmax over the vocabulary at every position
   // is the most expensive loop a caller would otherwise write in JavaScript; behind a
   // condition, so runs that do not fetch them do not pay for them.
@@ -81,6 +96,14 @@ export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {
     },
   );
   return g;
+}
+
+/** Granite's logits_scaling and Gemma 2's final soft-capping, cap·tanh(logits / cap). */
+function outputLogits(g: GraphBuilder, cfg: ModelConfig, logits: string): string {
+  if (cfg.logitDivisor !== 1) logits = g.op('Div', [logits, g.constFloat([cfg.logitDivisor], [])]);
+  if (!cfg.finalSoftcap) return logits;
+  const cap = g.constFloat([cfg.finalSoftcap], []);
+  return g.op('Mul', [g.op('Tanh', [g.op('Div', [logits, cap])]), cap]);
 }
 
 /**

@@ -15,6 +15,23 @@ export interface Checkpoint {
   contents: Uint8Array[];
 }
 
+/** Model JSON files nest a few levels; a hostile one nested deeper would overflow the stack wherever it is walked. */
+const MAX_JSON_DEPTH = 32;
+
+/** How deep a parsed JSON value nests, walked without recursion; stops counting past the limit. */
+function nestingDepth(root: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 function readJson(file: string, what: string): Record<string, unknown> {
   let text: string;
   try {
@@ -25,6 +42,7 @@ function readJson(file: string, what: string): Record<string, unknown> {
   try {
     const v = JSON.parse(text);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    if (nestingDepth(v) > MAX_JSON_DEPTH) throw new Error(`nested deeper than ${MAX_JSON_DEPTH} levels`);
     return v;
   } catch (e) {
     throw new Error(`${what} is not valid JSON (${file}): ${(e as Error).message}`);
@@ -36,7 +54,9 @@ export function weightFiles(dir: string): string[] {
   if (fs.existsSync(index)) {
     const map = readJson(index, 'safetensors index').weight_map;
     if (typeof map !== 'object' || map === null) throw new Error(`${index}: no "weight_map"`);
-    const shards = [...new Set(Object.values(map as Record<string, string>))].sort();
+    const names = Object.values(map as Record<string, unknown>);
+    if (!names.every((n): n is string => typeof n === 'string')) throw new Error(`${index}: every "weight_map" entry must name a shard file`);
+    const shards = [...new Set(names)].sort();
     for (const s of shards) {
       if (!fs.existsSync(path.join(dir, s))) throw new Error(`missing shard ${s} listed in ${index}`);
     }

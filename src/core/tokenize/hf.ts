@@ -43,6 +43,50 @@ function byteLevelDecoder(): Map<string, number> {
 
 const utf8 = new TextEncoder();
 
+/** Every `type` in a tokenizer.json component, through Sequence nesting. */
+function componentTypes(c: unknown): string[] {
+  if (!c || typeof c !== 'object') return [];
+  const o = c as Record<string, unknown>;
+  const nested = ['normalizers', 'pretokenizers', 'decoders'].flatMap((k) => (Array.isArray(o[k]) ? (o[k] as unknown[]).flatMap(componentTypes) : []));
+  return [...(typeof o.type === 'string' ? [o.type] : []), ...nested];
+}
+
+/** The Unicode normalization a tokenizer applies before splitting (Qwen: NFC), if any. */
+function normalForm(json: TokenizerJson): 'NFC' | 'NFD' | 'NFKC' | 'NFKD' | undefined {
+  return componentTypes(json.normalizer).find((t): t is 'NFC' | 'NFD' | 'NFKC' | 'NFKD' => ['NFC', 'NFD', 'NFKC', 'NFKD'].includes(t));
+}
+
+/**
+ * The text as the tokenizer's model sees it, in UTF-8, with each byte's way back to the
+ * input: `floor[b]` is the UTF-16 start of the input piece byte b came from, `ceil[b]` the
+ * first piece boundary at or after b. A piece is a code point, or with a Unicode
+ * normalizer a base character with its combining marks (normalized alone, so a composed
+ * "é" maps back to "e" + U+0301).
+ */
+function alignedBytes(text: string, form: ReturnType<typeof normalForm>): { bytes: Uint8Array; floor: Int32Array; ceil: Int32Array } {
+  const pieces = form ? text.match(/\P{M}\p{M}*|\p{M}+/gsu) ?? [] : Array.from(text);
+  const encoded = pieces.map((p) => utf8.encode(form ? p.normalize(form) : p));
+  const total = encoded.reduce((n, e) => n + e.length, 0);
+  const bytes = new Uint8Array(total);
+  const floor = new Int32Array(total + 1);
+  const ceil = new Int32Array(total + 1);
+  let b = 0;
+  let i = 0;
+  pieces.forEach((p, k) => {
+    bytes.set(encoded[k], b);
+    for (let j = 0; j < encoded[k].length; j++) {
+      floor[b + j] = i;
+      ceil[b + j] = j === 0 ? i : i + p.length;
+    }
+    b += encoded[k].length;
+    i += p.length;
+  });
+  floor[total] = ceil[total] = text.length;
+  return { bytes, floor, ceil };
+}
+
+const startsWith = (hay: Uint8Array, at: number, needle: Uint8Array) => needle.length > 0 && at + needle.length <= hay.length && needle.every((v, i) => hay[at + i] === v);
+
 const isSpaceByte = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d;
 
 /** The bytes a vocabulary entry stands for (byte-level BPE or SentencePiece style). */
@@ -58,14 +102,22 @@ function tokenBytes(token: string, byteLevel: Map<string, number> | undefined): 
 
 export class HfTokenizer implements Tokenizer {
   private readonly special: Set<number>;
+  /** Added tokens (special or not) by id: their text is their content, not a vocabulary spelling. */
+  private readonly added: Map<number, Uint8Array>;
   private readonly byteLevel?: Map<string, number>;
+  private readonly form: ReturnType<typeof normalForm>;
   readonly bosId?: number;
   readonly eosId?: number;
 
-  private constructor(private readonly tok: HfTokenizerImpl, config: TokenizerConfig, readonly vocabSize: number) {
-    this.special = new Set([...tok.get_added_tokens_decoder().entries()].filter(([, t]) => t.special).map(([id]) => id));
-    // byte-level vocabularies spell a leading space as "Ġ"
-    if (tok.token_to_id('\u0120the') !== undefined || tok.token_to_id('\u0120') !== undefined) this.byteLevel = byteLevelDecoder();
+  private constructor(private readonly tok: HfTokenizerImpl, json: TokenizerJson, config: TokenizerConfig, readonly vocabSize: number) {
+    const added = [...tok.get_added_tokens_decoder().entries()];
+    this.special = new Set(added.filter(([, t]) => t.special).map(([id]) => id));
+    // byte-level BPE says so in its pre-tokenizer or decoder; a large SentencePiece vocabulary
+    // (Gemma 3) may hold "Ġ" as an ordinary token, so the vocabulary alone cannot tell
+    if ([...componentTypes(json.pre_tokenizer), ...componentTypes(json.decoder)].includes('ByteLevel')) this.byteLevel = byteLevelDecoder();
+    // SentencePiece-style added tokens spell spaces as "▁" too (Gemma 3's "▁▁")
+    this.added = new Map(added.map(([id, t]) => [id, utf8.encode(this.byteLevel ? t.content : t.content.replace(/\u2581/g, ' '))]));
+    this.form = normalForm(json);
     const idOf = (v: unknown) => {
       const text = specialTokenText(v);
       return text === undefined ? undefined : tok.token_to_id(text);
@@ -82,7 +134,7 @@ export class HfTokenizer implements Tokenizer {
     const config = readJson(path.join(dir, 'tokenizer_config.json')) ?? {};
     const { Tokenizer } = await import('@huggingface/tokenizers');
     try {
-      return new HfTokenizer(new Tokenizer(json, config), config, vocabSize);
+      return new HfTokenizer(new Tokenizer(json, config), json, config, vocabSize);
     } catch (e) {
       throw new Error(`cannot load the tokenizer ${file}: ${(e as Error).message}`);
     }
@@ -111,33 +163,17 @@ export class HfTokenizer implements Tokenizer {
 
   encodeWithOffsets(text: string): TokenSpan[] {
     const ids = this.encode(text);
-    // For every UTF-8 byte index: the UTF-16 index of the character it falls in (floor)
-    // and of the first character boundary at or after it (ceil). A token that splits a
-    // character covers all of it, so neighbouring spans may share that character.
-    const bytes = utf8.encode(text);
-    const floor = new Int32Array(bytes.length + 1);
-    const ceil = new Int32Array(bytes.length + 1);
-    let b = 0;
-    for (let i = 0; i < text.length; ) {
-      const cp = text.codePointAt(i)!;
-      const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-      const units = cp > 0xffff ? 2 : 1;
-      for (let k = 0; k < n; k++) {
-        floor[b + k] = i;
-        ceil[b + k] = k === 0 ? i : i + units;
-      }
-      b += n;
-      i += units;
-    }
-    floor[bytes.length] = ceil[bytes.length] = text.length;
-
+    // A token that splits a character covers all of it, so neighbouring spans may share it.
+    const { bytes, floor, ceil } = alignedBytes(text, this.form);
     let cursor = 0;
     return ids.map((id) => {
-      if (this.special.has(id)) {
+      const added = this.added.get(id);
+      if (this.special.has(id) && !(added && startsWith(bytes, cursor, added))) {
+        // inserted by the tokenizer (BOS), not written in the text
         const at = ceil[cursor];
         return { id, text: this.tokenText(id), start: at, end: at };
       }
-      let tb = tokenBytes(this.tok.id_to_token(id) ?? '', this.byteLevel);
+      let tb = added ?? tokenBytes(this.tok.id_to_token(id) ?? '', this.byteLevel);
       // a SentencePiece dummy-prefix space has no counterpart in the input
       if (tb[0] === 0x20 && bytes[cursor] !== 0x20) tb = tb.subarray(1);
       // whitespace a pre-tokenizer dropped (word-level vocabularies) belongs to no token

@@ -3,7 +3,7 @@ export interface TokenSpan {
   id: number;
   /** Display text of the token alone (decoded; may be a partial character for byte tokens). */
   text: string;
-  /** [start, end) in UTF-16 code units of the input string; special tokens have start === end. */
+  /** [start, end) in UTF-16 code units of the input string; a special token the tokenizer inserted (BOS) has start === end, one written in the text spans it. */
   start: number;
   end: number;
 }
