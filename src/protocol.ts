@@ -194,6 +194,8 @@ export interface AttributionView {
   contrast: { id: number; text: string } | null;
   /** The logit of the target (minus the contrast's); the components sum to it. */
   logit: number;
+  /** What the logit is when not the model's output as is (Gemma 2: before soft-capping). */
+  note: string | null;
   components: AttributionComponentView[];
   /** The memories that most raise / lower the logit, strongest first. */
   support: AttributedMemoryView[];

@@ -58,7 +58,7 @@ export function renderAttribution(o: AttributionOptions): HTMLElement {
 function renderResult(o: AttributionOptions, a: AttributionView): Element[] {
   const vs = a.contrast ? ` − logit(${showToken(a.contrast.text)})` : '';
   return [
-    h('p', {}, 'logit(', h('code', {}, showToken(a.target.text)), `)${vs} = `, h('b', {}, a.logit.toFixed(3))),
+    h('p', {}, 'logit(', h('code', {}, showToken(a.target.text)), `)${vs} = `, h('b', {}, a.logit.toFixed(3)), a.note ? h('span', { class: 'muted' }, ` (${a.note})`) : ''),
     layerBars(a.components),
     memoryList(o, 'Supporting memories', a.support, 'support'),
     memoryList(o, 'Opposing memories', a.oppose, 'oppose'),

@@ -89,7 +89,9 @@ test('a trace the decomposition does not reproduce is refused, not misread', asy
   assert.doesNotThrow(() => checkDecomposition(m, trace));
 });
 
-const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi'];
+// every reference family, including a norm after the FFN (gemma2, gemma3, olmo2), residual and
+// logit multipliers (granite) and final soft-capping (gemma2: the pre-cap logit is explained)
+const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi', 'llama3', 'mistral_swa', 'qwen3', 'gemma2', 'gemma3', 'phi3', 'olmo2', 'smollm3', 'starcoder2', 'gpt_bigcode', 'granite', 'gpt_neo', 'gptj'];
 for (const arch of ARCHS) {
   test(`attribution adds up to the reference logits: ${arch}`, async (t) => {
     const dir = sharedOrSkip(t, 'conformance', arch);
@@ -100,12 +102,15 @@ for (const arch of ARCHS) {
     const m = await loadModel(dir, { cacheDir });
     try {
       const V = m.config.vocabSize;
+      const cap = m.config.finalSoftcap;
+      const logit = (i: number) => (cap ? cap * Math.atanh(logits[i] / cap) : logits[i]);
       for (const position of [0, 17, ids.length - 1]) {
         const trace = await tracePosition(m, ids, position);
         const a = attribute(m, trace);
-        assertAddsUp(a, logits[position * V + a.target.id], 1e-3, `${arch} @${position}`);
+        assert.equal(a.note !== null, Boolean(cap), 'a soft-capped logit is said to be the pre-cap one');
+        assertAddsUp(a, logit(position * V + a.target.id), 1e-3, `${arch} @${position}`);
         const c = attribute(m, trace, { target: 5, contrast: 7 });
-        assertAddsUp(c, logits[position * V + 5] - logits[position * V + 7], 1e-3, `${arch} @${position} 5 vs 7`);
+        assertAddsUp(c, logit(position * V + 5) - logit(position * V + 7), 1e-3, `${arch} @${position} 5 vs 7`);
       }
     } finally {
       await m.dispose();

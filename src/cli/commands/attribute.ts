@@ -24,7 +24,7 @@ const signed = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(3);
 
 function human(a: Attribution, tokenText: string, checks: AblationCheck[]): string {
   const vs = a.contrast ? ` − "${printable(a.contrast.text)}" (id ${a.contrast.id})` : '';
-  const out = [`position ${a.position} "${printable(tokenText)}": logit of "${printable(a.target.text)}" (id ${a.target.id})${vs} = ${a.logit.toFixed(3)}`, ''];
+  const out = [`position ${a.position} "${printable(tokenText)}": logit of "${printable(a.target.text)}" (id ${a.target.id})${vs} = ${a.logit.toFixed(3)}${a.note ? ` (${a.note})` : ''}`, ''];
   const layers = [...new Set(a.components.filter((c) => c.layer !== null).map((c) => c.layer!))];
   const score = (layer: number, kind: string) => a.components.find((c) => c.layer === layer && c.kind === kind)!.score;
   const fixed = a.components.filter((c) => c.layer === null).map((c) => `${c.name} ${signed(c.score)}`);
@@ -77,8 +77,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
         const c = byKey.get(`${m.layer}:${m.key}`);
         return c ? { ...m, ablation: { predicted: c.predicted, actual: c.actual } } : m;
       });
-      const { position: p, target: tg, contrast: ct, logit, components, ffnBias } = a;
-      io.out(JSON.stringify({ position: p, target: tg, contrast: ct, logit, components, memories, ffnBias }) + '\n');
+      const { position: p, target: tg, contrast: ct, logit, note, components, ffnBias } = a;
+      io.out(JSON.stringify({ position: p, target: tg, contrast: ct, logit, note, components, memories, ffnBias }) + '\n');
     } else {
       io.out(human(a, tokens[position].text, checks) + '\n');
     }

@@ -29,6 +29,7 @@ export async function attributeAt(model: core.Model, p: AttributeParams): Promis
     target: a.target,
     contrast: a.contrast,
     logit: a.logit,
+    note: a.note,
     components: a.components.map((c) => ({ name: c.name, kind: c.kind, layer: c.layer, score: c.score })),
     support: core.rankMemories(trace, a.memoryScores, { k: p.k, order: 'support' }).map(view),
     oppose: core.rankMemories(trace, a.memoryScores, { k: p.k, order: 'oppose' }).map(view),

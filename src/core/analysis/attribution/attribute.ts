@@ -9,7 +9,7 @@
 import type { Model } from '../../model';
 import { topK } from '../topk';
 import { AttributionError } from './errors';
-import { dot, frozenReadout } from './readout';
+import { capNote, dot, ffnReadout, frozenReadout, preCapLogit } from './readout';
 import { EXACT_RTOL, type ComponentKind, type PositionTrace } from './trace';
 
 export interface TokenRef {
@@ -35,8 +35,10 @@ export interface Attribution {
   position: number;
   target: TokenRef;
   contrast: TokenRef | null;
-  /** The model's logit of the target (minus the contrast's) at the position. */
+  /** The model's logit of the target (minus the contrast's) at the position (before soft-capping: see note). */
   logit: number;
+  /** What `logit` is when it is not the model's output as is (Gemma 2: the pre-cap logit); null otherwise. */
+  note: string | null;
   /** Embeddings, each layer's attention and FFN, and the constant `bias` (β·u + unembedding bias); they sum to `logit`. */
   components: ComponentScore[];
   /** The `top` memories by |score| over all layers, largest first. */
@@ -96,8 +98,9 @@ function argmax(a: Float32Array): number {
   return best;
 }
 
-/** Memory scores m_i · (v_i · r) of one layer, and its output bias's score b · r. */
-function layerScores(model: Model, layer: number, coeffs: Float32Array, direction: Float64Array): { scores: Float32Array; bias: number } {
+/** Memory scores m_i · (v_i · r) of one layer, and its output bias's score b · r (+ the post-norm's bias, if any). */
+function layerScores(model: Model, layer: number, coeffs: Float32Array, ffnOut: Float32Array, residual: Float64Array): { scores: Float32Array; bias: number } {
+  const { direction, offset } = ffnReadout(model, layer, ffnOut, residual);
   const values = model.values(layer).data;
   const d = direction.length;
   const scores = new Float32Array(coeffs.length);
@@ -109,7 +112,7 @@ function layerScores(model: Model, layer: number, coeffs: Float32Array, directio
     scores[i] = coeffs[i] * s;
   }
   const bias = model.canonical().blocks[layer].down.bias;
-  return { scores, bias: bias ? dot(bias.data, direction) : 0 };
+  return { scores, bias: (bias ? dot(bias.data, direction) : 0) + offset };
 }
 
 function refuse(model: Model, what: string, got: number, want: number): never {
@@ -131,7 +134,7 @@ export function attribute(model: Model, trace: PositionTrace, opts: AttributeOpt
   const components: ComponentScore[] = trace.components.map((c) => ({ name: c.name, kind: c.kind, layer: c.layer, score: dot(c.vector, readout.direction) }));
   components.push({ name: 'bias', kind: 'bias', layer: null, score: readout.constant });
 
-  const logit = trace.logits[target] - (contrast === null ? 0 : trace.logits[contrast]);
+  const logit = preCapLogit(model, trace.logits[target]) - (contrast === null ? 0 : preCapLogit(model, trace.logits[contrast]));
   const total = components.reduce((a, c) => a + c.score, 0);
   const magnitude = components.reduce((a, c) => a + Math.abs(c.score), 0);
   if (Math.abs(total - logit) > EXACT_RTOL * magnitude + 1e-4) refuse(model, 'the final norm read through the unembedding does not give its logits', total, logit);
@@ -139,7 +142,7 @@ export function attribute(model: Model, trace: PositionTrace, opts: AttributeOpt
   const memoryScores: Float32Array[] = [];
   const ffnBias: number[] = [];
   trace.coeffs.forEach((coeffs, layer) => {
-    const { scores, bias } = layerScores(model, layer, coeffs, readout.direction);
+    const { scores, bias } = layerScores(model, layer, coeffs, trace.ffnOut[layer], readout.direction);
     memoryScores.push(scores);
     ffnBias.push(bias);
     const ffn = components.find((c) => c.kind === 'mlp' && c.layer === layer)!;
@@ -158,6 +161,7 @@ export function attribute(model: Model, trace: PositionTrace, opts: AttributeOpt
     target: tokenRef(target),
     contrast: contrast === null ? null : tokenRef(contrast),
     logit,
+    note: capNote(model),
     components,
     memories: rankMemories(trace, memoryScores, { k: opts.top ?? 20 }),
     ffnBias,

@@ -11,9 +11,13 @@
  * (likewise), and constant = β·u + b. γ′ is the gain the graph applies: families whose
  * checkpoints store gain − 1 (Gemma) convert it to 1 + γ when loaded, so it is 1 + γ here.
  *
- * A family with more between the residual and the logit (a logit scale or soft-capping,
- * a norm after the FFN that must be frozen too) needs its rule added here; until then
- * the exactness checks in trace.ts and attribute.ts refuse it, naming it.
+ * What families add is handled by three named rules below, each frozen at the position like
+ * the final norm: ffnReadout (a norm after the FFN — Gemma 2/3, OLMo 2 — and Granite's
+ * residual multiplier: the direction a memory's value is read along in its layer),
+ * logitScale (Granite's logits_scaling) and preCapLogit (Gemma 2's final soft-capping:
+ * the pre-cap logit is attributed, and the attribution says so). Anything else a new
+ * family adds fails the exactness checks in trace.ts and attribute.ts, which refuse it
+ * by name rather than guess.
  */
 import type { Model } from '../../model';
 
@@ -34,10 +38,60 @@ function unembeddingDirection(model: Model, target: number, contrast: number | n
   return { u, bias: b };
 }
 
+/** Granite divides its logits by logits_scaling: the readout is divided alike. */
+const logitScale = (model: Model): number => 1 / model.config.logitDivisor;
+
+/**
+ * The logit attribution explains: the model's own, or before Gemma 2's final soft-capping
+ * cap·tanh(x/cap), whose inverse is cap·atanh(y/cap); the logit as is without soft-capping.
+ */
+export function preCapLogit(model: Model, logit: number): number {
+  const cap = model.config.finalSoftcap;
+  return cap ? cap * Math.atanh(logit / cap) : logit;
+}
+
+export const capNote = (model: Model): string | null =>
+  model.config.finalSoftcap ? `the pre-cap logit: ${model.info.modelType} soft-caps its logits as ${model.config.finalSoftcap}·tanh(x/${model.config.finalSoftcap}), which is not additive` : null;
+
+/**
+ * The direction layer l's memories are read along, so that memory i scores mᵢ·(vᵢ·direction)
+ * and the FFN's output bias b·direction + `offset`: the residual's readout carried back
+ * through what follows the FFN — its norm, frozen at the position like the final norm (scale
+ * from the down projection's output there), and the residual multiplier.
+ */
+export function ffnReadout(model: Model, layer: number, ffnOut: Float32Array, r: Float64Array): { direction: Float64Array; offset: number } {
+  const scale = model.config.residualScale;
+  const post = model.canonical().blocks[layer].mlpPostNorm;
+  const d = r.length;
+  const direction = new Float64Array(d);
+  if (!post) {
+    for (let j = 0; j < d; j++) direction[j] = scale * r[j];
+    return { direction, offset: 0 };
+  }
+  const layerNorm = model.config.norm === 'layer';
+  let mean = 0;
+  if (layerNorm) for (let j = 0; j < d; j++) mean += ffnOut[j] / d;
+  let square = 0;
+  for (let j = 0; j < d; j++) square += (ffnOut[j] - mean) ** 2;
+  const inv = 1 / Math.sqrt(square / d + model.config.normEps);
+  let centre = 0;
+  let offset = 0;
+  for (let j = 0; j < d; j++) {
+    direction[j] = scale * post.weight.data[j] * inv * r[j];
+    centre += direction[j] / d;
+    if (post.bias) offset += scale * post.bias.data[j] * r[j];
+  }
+  if (layerNorm) for (let j = 0; j < d; j++) direction[j] -= centre;
+  return { direction, offset };
+}
+
 export function frozenReadout(model: Model, resid: Float32Array, target: number, contrast: number | null): Readout {
   const cfg = model.config;
   const norm = model.finalNorm();
-  const { u, bias } = unembeddingDirection(model, target, contrast);
+  const { u: raw, bias: rawBias } = unembeddingDirection(model, target, contrast);
+  const k = logitScale(model);
+  const u = raw.map((x) => x * k);
+  const bias = rawBias * k;
   const d = u.length;
   const direction = new Float64Array(d);
   let constant = bias;

@@ -29,6 +29,8 @@ export interface PositionTrace {
   components: TracedComponent[];
   /** Memory coefficients per layer at the position, [dFf] each. */
   coeffs: Float32Array[];
+  /** The FFN's down-projection output per layer at the position (before a norm or multiplier that follows it). */
+  ffnOut: Float32Array[];
   /** The model's logits at the position, [vocab]. */
   logits: Float32Array;
 }
@@ -45,7 +47,7 @@ export const rowOf = (t: HookTensor, position: number): Float32Array => {
 /** The hooks a trace reads: the residual's parts, the coefficients, the logits. */
 function traceHooks(nLayers: number): string[] {
   const hooks = [hookName(0, 'resid_pre'), hookName(nLayers - 1, 'resid_post'), LOGITS];
-  for (let l = 0; l < nLayers; l++) hooks.push(hookName(l, 'attn.out'), hookName(l, 'mlp.out'), hookName(l, 'mlp.coeff'));
+  for (let l = 0; l < nLayers; l++) hooks.push(hookName(l, 'attn.out'), hookName(l, 'mlp.out'), hookName(l, 'mlp.out_post'), hookName(l, 'mlp.coeff'));
   return hooks;
 }
 
@@ -78,7 +80,8 @@ export class SequenceTrace {
     const components: TracedComponent[] = [...embeddingComponents(model, ids[position], at(hookName(0, 'resid_pre')))];
     for (let l = 0; l < L; l++) {
       components.push({ name: `L${l}.attn`, kind: 'attn', layer: l, vector: at(hookName(l, 'attn.out')) });
-      components.push({ name: `L${l}.mlp`, kind: 'mlp', layer: l, vector: at(hookName(l, 'mlp.out')) });
+      // what each branch adds to the residual: through the norm and multiplier that follow it, where the family has them
+      components.push({ name: `L${l}.mlp`, kind: 'mlp', layer: l, vector: at(hookName(l, 'mlp.out_post')) });
     }
     const trace: PositionTrace = {
       ids,
@@ -86,6 +89,7 @@ export class SequenceTrace {
       resid: at(hookName(L - 1, 'resid_post')),
       components,
       coeffs: Array.from({ length: L }, (_, l) => at(hookName(l, 'mlp.coeff'))),
+      ffnOut: Array.from({ length: L }, (_, l) => at(hookName(l, 'mlp.out'))),
       logits: at(LOGITS),
     };
     checkDecomposition(model, trace);
@@ -139,7 +143,7 @@ export function checkDecomposition(model: Model, trace: PositionTrace): void {
   if (worst > EXACT_RTOL * scale + 1e-5) {
     throw new AttributionError(
       `attribution cannot decompose ${model.info.family} (${model.info.modelType}) exactly yet: its residual stream is not the sum of the embeddings, attention and FFN outputs ` +
-        `(off by ${worst.toExponential(2)} at position ${trace.position}); a norm or multiplier after a branch needs a rule in src/core/analysis/attribution/readout.ts`,
+        `(off by ${worst.toExponential(2)} at position ${trace.position}); what it adds between them needs a rule in src/core/analysis/attribution/readout.ts`,
     );
   }
 }
