@@ -27,6 +27,7 @@ import { Model, type LoadOptions } from './model';
 /** Loads a model from a directory, a llama2.c .bin file or a hub id. */
 export const loadModel = (spec: string, opts?: LoadOptions): Promise<Model> => Model.load(spec, opts);
 export { buildTriggerIndex, mergeTriggerIndexes, openTriggerIndex, TriggerIndex, TriggerIndexAborted, CorpusError, DEFAULT_TOP, DEFAULT_WINDOW, indexFile, checkpointFile, spoolFile, type BuildOptions, type Trigger, type TriggerIndexInfo, type IndexProgress, type IndexSettings, type IndexTotals, type CorpusFile } from './analysis/triggers';
+export { CORPUS_EXTENSIONS, DEFAULT_TEXT_FIELD, indexStatus, writeRunStatus, statusFile, type CorpusFormat, type ScannedCorpus, type SkippedRecord, type IndexStatus, type RunState } from './analysis/triggers';
 export { findPatterns, keyPatterns, layerPatterns, summarizeKey, summarizeLayer, type Pattern, type PatternKind, type PatternType, type KeyPatterns, type LayerPatterns, type PatternOptions, type PatternVocab } from './analysis/patterns';
 export { readLabels, writeLabels, addLabel, removeLabel, labelsFor, LabelFileError, LABELS_VERSION, type KeyLabel, type LabelKind } from './analysis/labels';
 export { tracePosition, SequenceTrace, attribute, rankMemories, checkByAblation, singleTokenId, AttributionError, type PositionTrace, type Attribution, type AttributeOptions, type ComponentScore, type MemoryScore, type MemoryOrder, type RankOptions, type TokenRef, type AblationCheck, type ComponentKind } from './analysis/attribution';

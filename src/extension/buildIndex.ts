@@ -99,7 +99,8 @@ async function pickCorpus(): Promise<string[] | undefined> {
     canSelectFolders: false,
     canSelectMany: true,
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-    filters: { 'Text files': ['txt', 'raw', 'md', 'text', 'tokens'], 'All files': ['*'] },
+    // the formats the core reads (CORPUS_EXTENSIONS; any .gz: gzip of text or JSON Lines); folders via the command's corpus argument
+    filters: { 'Corpus files (text, JSON Lines, Parquet, gzip)': ['txt', 'raw', 'md', 'text', 'tokens', 'jsonl', 'ndjson', 'parquet', 'gz'], 'All files': ['*'] },
   });
   return uris?.map((u) => u.fsPath);
 }

@@ -87,7 +87,8 @@ test('Ctrl-C stops a real `ffn-lens index`, leaves a checkpoint and prints the c
   assert.match(stderr, /stopping after the current paragraphs and saving a checkpoint/);
   const hint = /Continue with:\n\s+ffn-lens (.*)\n/.exec(stderr);
   assert.ok(hint, stderr);
-  assert.deepEqual(fs.readdirSync(out).sort(), ['checkpoint.bin', 'tokens.spool']);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['checkpoint.bin', 'status.json', 'tokens.spool']);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'status.json'), 'utf8')).state, 'stopped', 'index-status will show it stopped');
 
   const resumed = await runCli(...hint[1].split(' '));
   assert.equal(resumed.code, 0, resumed.stderr);

@@ -36,7 +36,10 @@ test('empty, binary, non-UTF-8 and missing corpus files are rejected before anyt
   fs.writeFileSync(truncated, Buffer.concat([Buffer.from('the cat '), Buffer.from('é', 'utf8').subarray(0, 1)]));
   await rejectsWithNothingWritten([truncated], /cut\.txt is not valid UTF-8/);
   await rejectsWithNothingWritten([path.join(dir, 'nope.txt')], /corpus file .*nope\.txt does not exist/);
-  await rejectsWithNothingWritten([dir], /is a directory/);
+  // a folder is a corpus of its supported files; one without any is refused
+  fs.mkdirSync(path.join(dir, 'none'));
+  fs.writeFileSync(path.join(dir, 'none', 'notes.pdf'), '%PDF');
+  await rejectsWithNothingWritten([path.join(dir, 'none')], /the corpus folder .*none holds no supported file/);
 });
 
 test('a corpus file that vanishes mid-run: a clear error, no index, nothing half-written', async () => {

@@ -19,7 +19,7 @@ export interface CorpusWindows {
 }
 
 export async function corpusWindows(tokenizer: Tokenizer, files: readonly string[], size: number, signal?: AbortSignal): Promise<CorpusWindows> {
-  const scanned = await scanCorpus(files, signal);
+  const scanned = await scanCorpus(files, { signal });
   const windows: Window[] = [];
   for await (const p of readParagraphs(scanned.files, signal)) windows.push(...windowsOf(p.index, tokenizer.encode(p.text), size));
   return { paragraphs: scanned.paragraphs, windows };

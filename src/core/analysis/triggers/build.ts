@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { candidateHook } from '../../hooks';
 import type { Model } from '../../model';
-import { readParagraphs, scanCorpus, type CorpusFile, type ScannedCorpus } from './corpus';
+import { corpusDifference, readParagraphs, scanCorpus, type CorpusFile, type ScannedCorpus } from './corpus';
 import { checkpointFile, indexFile, INDEX_FORMAT, INDEX_VERSION, readCheckpoint, readIndex, spoolFile, writeCheckpoint, writeIndex, type Checkpoint, type IndexSettings, type Shard, type TriggerIndexInfo } from './format';
 import { ProgressMeter, type IndexProgress } from './progress';
 import { candidateFloors, scanBatch } from './scan';
@@ -28,6 +28,10 @@ export interface BuildOptions {
   window?: number;
   /** Index only paragraphs p with p % count === index. */
   shard?: Shard;
+  /** JSON Lines field / Parquet column holding the text (default "text"). */
+  textField?: string;
+  /** Told what the corpus scan found (files, formats, skipped records) before indexing starts. */
+  onCorpus?: (corpus: ScannedCorpus) => void;
   /** Continue from the checkpoint in `out`. */
   resume?: boolean;
   signal?: AbortSignal;
@@ -70,7 +74,7 @@ function settingsFor(model: Model, opts: BuildOptions, previous?: IndexSettings)
   return { window, top, shard };
 }
 
-const sameFiles = (a: readonly CorpusFile[], b: readonly CorpusFile[]) => a.length === b.length && a.every((f, i) => f.sha256 === b[i].sha256);
+const sameFiles = (a: readonly CorpusFile[], b: readonly CorpusFile[]) => corpusDifference(a, b) === undefined;
 const sameSettings = (a: IndexSettings, b: IndexSettings) => a.window === b.window && a.top === b.top && sameShard(a.shard, b.shard);
 
 /** The checkpoint must be for this model, corpus and settings; a resumed run may not change them. */
@@ -121,7 +125,8 @@ const emptyPool = (): Pool => ({ paragraphs: new Map(), windows: [], tokens: 0 }
 
 export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promise<void> {
   const dir = path.resolve(opts.out);
-  const corpus = await scanCorpus(opts.corpus, opts.signal);
+  const corpus = await scanCorpus(opts.corpus, { textField: opts.textField, signal: opts.signal });
+  opts.onCorpus?.(corpus);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`--out ${opts.out} is a file; give a folder for the index`);
 
   const start = startingPoint(model, opts, dir, corpus);

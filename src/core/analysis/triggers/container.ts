@@ -85,3 +85,30 @@ export function readContainer(file: string, magic: string, what: string): { head
   }
   return { header, sections: new SectionReader(buf, 12 + headLen, body, file) };
 }
+
+/** Largest header readContainerHeader accepts: headers hold metadata, never bulk data. */
+const MAX_HEADER_BYTES = 64 << 20;
+
+/**
+ * Only the JSON header of a container, without reading or verifying the rest: for status
+ * displays, which must stay cheap on large indexes. Anything that uses the data reads the
+ * whole file with readContainer, which checks it.
+ */
+export function readContainerHeader(file: string, magic: string, what: string): unknown {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    if (fs.readSync(fd, head, 0, 12, 0) < 12 || head.toString('latin1', 0, 8) !== magic) throw new Error(`${file} is not ${what}`);
+    const len = head.readUInt32LE(8);
+    if (len > MAX_HEADER_BYTES) throw new Error(`${file} is damaged: its header claims ${len} bytes`);
+    const json = Buffer.alloc(len);
+    if (fs.readSync(fd, json, 0, len, 12) < len) throw new Error(`${file} is damaged: its header runs past the end`);
+    try {
+      return JSON.parse(json.toString('utf8'));
+    } catch {
+      throw new Error(`${file} is damaged: its header is not JSON`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,42 +1,75 @@
 /**
  * Corpus reading under the index's fixed convention, so indexes are comparable across
- * tools: files are UTF-8, read in the order given; a paragraph is a maximal run of lines
- * holding a non-whitespace character, joined with "\n" and trimmed; paragraphs are
- * numbered from 0 across all files. Lines end at "\n" or "\r\n".
+ * tools: files (or the supported files of folders, see corpusFiles.ts) are read in the
+ * order given; each holds records of UTF-8 text (a plain-text file is one record, a JSON
+ * Lines file one per line, a Parquet file one per row; see corpusRecords.ts); inside a
+ * record a paragraph is a maximal run of lines holding a non-whitespace character, joined
+ * with "\n" and trimmed; a record's end ends its paragraph; paragraphs are numbered from 0
+ * across all files. Lines end at "\n" or "\r\n".
  *
- * Files are streamed in chunks, never read whole, so memory does not grow with the corpus.
- * A first pass (scanCorpus) validates and hashes every file before anything is written;
- * the second (readParagraphs) re-hashes as it goes and fails if a file vanished or changed.
+ * Files are streamed, never read whole, so memory does not grow with the corpus. A first
+ * pass (scanCorpus) validates and hashes every file before anything is written, and counts
+ * the malformed records it skips; the second (readParagraphs) re-hashes as it goes and
+ * fails if a file vanished or changed.
  */
-import { createHash } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as path from 'node:path';
+import { CorpusError, listCorpusFiles, type CorpusFormat } from './corpusFiles';
+import { ByteTally, fileRecords } from './corpusRecords';
+
+export { CorpusError, type CorpusFormat };
+
+/** The JSON Lines field or Parquet column holding the text, unless told otherwise. */
+export const DEFAULT_TEXT_FIELD = 'text';
 
 export interface CorpusFile {
   /** Absolute path when indexed. */
   path: string;
+  format: CorpusFormat;
+  /** The JSON field or Parquet column the text came from (absent for plain text). */
+  field?: string;
+  /** Of the bytes on disk (compressed ones for gzip). */
   sha256: string;
   bytes: number;
   /** Global number of the file's first paragraph. */
   firstParagraph: number;
   paragraphs: number;
+  /** Malformed records skipped. */
+  skipped: number;
 }
 
-/** What the first pass learns beyond the recorded facts: the text volume, for ETAs. */
+/** A malformed record: the file, where in it (`line 12`, `row 40`) and what was wrong. */
+export interface SkippedRecord {
+  file: string;
+  where: string;
+  reason: string;
+}
+
+/** What the first pass learns beyond the recorded facts: the text volume for ETAs, and what it left out. */
 export interface ScannedCorpus {
   files: CorpusFile[];
   paragraphs: number;
   /** Sum of paragraph lengths in UTF-16 units. */
   chars: number;
+  /** Malformed records skipped, over all files. */
+  skipped: number;
+  /** The first MAX_SKIPPED_EXAMPLES of them. */
+  skippedExamples: SkippedRecord[];
+  /** Entries of corpus folders that are not corpus files. */
+  ignored: string[];
 }
+
+export interface ScanOptions {
+  /** JSON Lines field / Parquet column of the text (default DEFAULT_TEXT_FIELD). */
+  textField?: string;
+  signal?: AbortSignal;
+}
+
+const MAX_SKIPPED_EXAMPLES = 20;
 
 export interface Paragraph {
   index: number;
   text: string;
   file: number;
 }
-
-const CHUNK = 1 << 20;
 
 /** Splits streamed text into paragraphs; holds at most one paragraph and one partial line. */
 export class ParagraphSplitter {
@@ -70,80 +103,58 @@ export class ParagraphSplitter {
   }
 }
 
-function describe(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'cannot be read (permission denied)' : (e as Error).message;
-}
+/** Whether a format keeps its text in a named field or column. */
+const hasField = (f: CorpusFormat) => f !== 'text' && f !== 'text.gz';
 
-/**
- * Streams one file: hashes it, rejects binary and non-UTF-8 content with the byte
- * offset, and hands decoded text to `onText`. Returns the sha256 and the byte count.
- */
-async function streamFile(file: string, onText: (text: string) => void, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const stat = await fh.stat();
-    if (stat.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    const hash = createHash('sha256');
-    const decoder = new TextDecoder('utf-8', { fatal: true });
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let offset = 0;
-    for (;;) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, offset);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      const nul = chunk.indexOf(0);
-      if (nul >= 0) throw new CorpusError(`${file} looks binary (a NUL byte at offset ${offset + nul}); the corpus must be UTF-8 text`);
-      hash.update(chunk);
-      let text: string;
-      try {
-        text = decoder.decode(chunk, { stream: true });
-      } catch {
-        throw new CorpusError(`${file} is not valid UTF-8 (bad bytes in ${offset}..${offset + bytesRead}); convert it to UTF-8 first`);
-      }
-      onText(text);
-      offset += bytesRead;
-    }
-    try {
-      onText(decoder.decode());
-    } catch {
-      throw new CorpusError(`${file} is not valid UTF-8 (it ends inside a multi-byte character)`);
-    }
-    return { sha256: hash.digest('hex'), bytes: offset };
-  } finally {
-    await fh.close();
-  }
-}
+const rethrowable = (e: unknown) => e instanceof CorpusError || (e as Error).name === 'AbortError';
 
-/** A problem with the corpus itself, phrased for the person who chose it. */
-export class CorpusError extends Error {}
-
-/** First pass: every file exists, is UTF-8 text, and the corpus has at least one paragraph. */
-export async function scanCorpus(files: readonly string[], signal?: AbortSignal): Promise<ScannedCorpus> {
-  if (files.length === 0) throw new CorpusError('no corpus files given');
+/** First pass: every file exists and holds text, and the corpus has at least one paragraph. */
+export async function scanCorpus(inputs: readonly string[], opts: ScanOptions = {}): Promise<ScannedCorpus> {
+  if (inputs.length === 0) throw new CorpusError('no corpus files given');
+  const field = opts.textField ?? DEFAULT_TEXT_FIELD;
+  if (!field) throw new CorpusError('the text field name is empty');
+  const listing = await listCorpusFiles(inputs);
   const out: CorpusFile[] = [];
+  const skippedExamples: SkippedRecord[] = [];
+  let skipped = 0;
   let paragraphs = 0;
   let chars = 0;
-  for (const f of files) {
-    const abs = path.resolve(f);
+  for (const { path: file, format } of listing.files) {
     const first = paragraphs;
     const splitter = new ParagraphSplitter((p) => {
       paragraphs++;
       chars += p.length;
     });
-    let facts: { sha256: string; bytes: number };
+    const tally = new ByteTally();
+    let records = 0;
+    let bad = 0;
+    let firstBad: SkippedRecord | undefined;
     try {
-      facts = await streamFile(abs, (t) => splitter.push(t), signal);
+      for await (const ev of fileRecords(file, format, field, tally, opts.signal)) {
+        if ('text' in ev) splitter.push(ev.text);
+        else if ('end' in ev) {
+          splitter.end();
+          records++;
+        } else {
+          const s = { file, ...ev.skip };
+          firstBad ??= s;
+          bad++;
+          if (skippedExamples.length < MAX_SKIPPED_EXAMPLES) skippedExamples.push(s);
+        }
+      }
     } catch (e) {
-      if (e instanceof CorpusError || (e as Error).name === 'AbortError') throw e;
-      throw new CorpusError(`corpus file ${f} ${describe(e)}`);
+      if (rethrowable(e)) throw e;
+      throw new CorpusError(`corpus file ${file} cannot be read: ${(e as Error).message}`);
     }
-    splitter.end();
-    out.push({ path: abs, sha256: facts.sha256, bytes: facts.bytes, firstParagraph: first, paragraphs: paragraphs - first });
+    if (records === 0 && firstBad) {
+      const hint = hasField(format) ? `; is --text-field ${field} the right ${format === 'parquet' ? 'column' : 'field'}?` : '';
+      throw new CorpusError(`${file} holds no usable record: all ${bad} are malformed (${firstBad.where}: ${firstBad.reason})${hint}`);
+    }
+    skipped += bad;
+    out.push({ path: file, format, ...(hasField(format) ? { field } : {}), sha256: tally.digest(), bytes: tally.bytes, firstParagraph: first, paragraphs: paragraphs - first, skipped: bad });
   }
-  if (paragraphs === 0) throw new CorpusError(`the corpus is empty: ${files.join(', ')} ${files.length === 1 ? 'has' : 'have'} no line with a non-whitespace character`);
-  return { files: out, paragraphs, chars };
+  if (paragraphs === 0) throw new CorpusError(`the corpus is empty: ${inputs.join(', ')} ${inputs.length === 1 ? 'has' : 'have'} no line with a non-whitespace character`);
+  return { files: out, paragraphs, chars, skipped, skippedExamples, ignored: listing.ignored };
 }
 
 /**
@@ -157,40 +168,37 @@ export async function* readParagraphs(files: readonly CorpusFile[], signal?: Abo
     const pending: string[] = [];
     let index = f.firstParagraph;
     const splitter = new ParagraphSplitter((p) => pending.push(p));
-    // Pull the file through in chunks, yielding paragraphs as they complete.
-    const fh = await fsp.open(f.path, 'r').catch((e: NodeJS.ErrnoException) => {
-      throw new CorpusError(`corpus file ${f.path} ${e.code === 'ENOENT' ? 'vanished during indexing' : `cannot be read any more: ${describe(e)}`}`);
-    });
+    const tally = new ByteTally();
+    const changed = () => new CorpusError(`corpus file ${f.path} changed during indexing; start again (its content no longer matches the first pass)`);
     try {
-      const hash = createHash('sha256');
-      const decoder = new TextDecoder('utf-8', { fatal: true });
-      const buf = Buffer.allocUnsafe(CHUNK);
-      let offset = 0;
-      const changed = () => new CorpusError(`corpus file ${f.path} changed during indexing; start again (its content no longer matches the first pass)`);
-      for (;;) {
-        signal?.throwIfAborted();
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, offset);
-        if (bytesRead === 0) break;
-        const chunk = buf.subarray(0, bytesRead);
-        hash.update(chunk);
-        offset += bytesRead;
-        try {
-          splitter.push(decoder.decode(chunk, { stream: true }));
-        } catch {
-          throw changed();
-        }
+      for await (const ev of fileRecords(f.path, f.format, f.field ?? DEFAULT_TEXT_FIELD, tally, signal)) {
+        if ('text' in ev) splitter.push(ev.text);
+        else if ('end' in ev) splitter.end();
         while (pending.length) yield { index: index++, text: pending.shift()!, file: fi };
       }
-      try {
-        splitter.push(decoder.decode());
-      } catch {
-        throw changed();
-      }
-      splitter.end();
-      while (pending.length) yield { index: index++, text: pending.shift()!, file: fi };
-      if (offset !== f.bytes || hash.digest('hex') !== f.sha256 || index !== f.firstParagraph + f.paragraphs) throw changed();
-    } finally {
-      await fh.close();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CorpusError(`corpus file ${f.path} vanished during indexing`);
+      if (e instanceof CorpusError) throw changed();
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new CorpusError(`corpus file ${f.path} cannot be read any more: ${(e as Error).message}`);
     }
+    if (tally.bytes !== f.bytes || tally.digest() !== f.sha256 || index !== f.firstParagraph + f.paragraphs) throw changed();
   }
+}
+
+/**
+ * The first way two indexes' corpora differ (file count, or a file's content, format or
+ * text field), in words; undefined when they are the same corpus. Paths may differ: a
+ * cluster node may mount the same files elsewhere.
+ */
+export function corpusDifference(a: readonly CorpusFile[], b: readonly CorpusFile[]): string | undefined {
+  if (a.length !== b.length) return `${a.length} corpus files against ${b.length}`;
+  const name = (f: CorpusFile) => f.path.split(/[\\/]/).pop();
+  const what = (f: CorpusFile) => `${name(f)} (${f.format ?? 'text'}${f.field ? `, field "${f.field}"` : ''}, sha256 ${f.sha256.slice(0, 12)}…)`;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.sha256 !== y.sha256 || (x.format ?? 'text') !== (y.format ?? 'text') || x.field !== y.field) return `corpus file ${i + 1} is ${what(x)} against ${what(y)}`;
+  }
+  return undefined;
 }

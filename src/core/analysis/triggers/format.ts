@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import type { CorpusFile } from './corpus';
-import { readContainer, writeContainer } from './container';
+import { readContainer, readContainerHeader, writeContainer } from './container';
 import type { SortedEntries } from './topn';
 
 export const INDEX_FORMAT = 'ffn-lens-trigger-index';
@@ -80,7 +80,7 @@ export function canonicalInfo(i: TriggerIndexInfo): TriggerIndexInfo {
     format: INDEX_FORMAT,
     version: INDEX_VERSION,
     model: { name: m.name, hash: m.hash, source: m.source, nLayers: m.nLayers, dFf: m.dFf, vocabSize: m.vocabSize, contextSize: m.contextSize },
-    corpus: i.corpus.map((f) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes, firstParagraph: f.firstParagraph, paragraphs: f.paragraphs })),
+    corpus: i.corpus.map((f) => ({ path: f.path, format: f.format, field: f.field, sha256: f.sha256, bytes: f.bytes, firstParagraph: f.firstParagraph, paragraphs: f.paragraphs, skipped: f.skipped })),
     corpusParagraphs: i.corpusParagraphs,
     settings: { window: s.window, top: s.top, shard: s.shard ? { index: s.shard.index, count: s.shard.count } : null },
     totals: { paragraphs: i.totals.paragraphs, windows: i.totals.windows, tokens: i.totals.tokens, candidates: i.totals.candidates },
@@ -172,4 +172,17 @@ export function readCheckpoint(dir: string): Checkpoint {
   const store = { n: h.n, count: sections.u32(nKeys).slice(), coeff: sections.f32(slots).slice(), paragraph: sections.u32(slots).slice(), window: sections.u32(slots).slice(), position: sections.u32(slots).slice() };
   sections.done();
   return { info, nextParagraph: h.nextParagraph, spoolBytes: h.spoolBytes, store };
+}
+
+/** An index's header alone (unverified; see readContainerHeader): for status displays. */
+export function readIndexInfo(dir: string): TriggerIndexInfo {
+  const file = indexFile(dir);
+  return checkInfo(file, readContainerHeader(file, INDEX_MAGIC, 'a trigger index'));
+}
+
+/** A checkpoint's header alone: what it covers and where it stopped, for status displays. */
+export function readCheckpointInfo(dir: string): { info: TriggerIndexInfo; nextParagraph: number } {
+  const file = checkpointFile(dir);
+  const h = readContainerHeader(file, CHECKPOINT_MAGIC, 'a trigger-index checkpoint') as { info: unknown; nextParagraph: number };
+  return { info: checkInfo(file, h.info), nextParagraph: h.nextParagraph };
 }

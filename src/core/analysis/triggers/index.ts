@@ -7,3 +7,6 @@ export type { IndexProgress } from './progress';
 export type { TriggerIndexInfo, IndexSettings, IndexTotals, IndexedModel, Shard } from './format';
 export { indexFile, checkpointFile, spoolFile } from './format';
 export { DEFAULT_BATCH, POOL_TOKENS, planBatches, paddedIds, windowsOf, type Batch, type BatchLimits, type Window } from './windows';
+export { CORPUS_EXTENSIONS, type CorpusFormat } from './corpusFiles';
+export { DEFAULT_TEXT_FIELD, type ScannedCorpus, type SkippedRecord } from './corpus';
+export { indexStatus, writeRunStatus, statusFile, type IndexStatus, type RunState } from './status';

@@ -6,30 +6,59 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readIndex, writeIndex, type IndexContent, type ParagraphTokens, type TriggerIndexInfo } from './format';
+import { corpusDifference } from './corpus';
+import { checkpointFile, indexFile, readIndex, writeIndex, type IndexContent, type ParagraphTokens, type TriggerIndexInfo } from './format';
 import { better, type SortedEntries } from './topn';
 
+/** What the first pass keeps of a shard: its header and entries, not its tokens. */
+interface ShardEntries {
+  dir: string;
+  info: TriggerIndexInfo;
+  entries: SortedEntries;
+}
+
+/**
+ * How shard b differs from shard a in what must be equal for a merge (model, corpus,
+ * settings, shard count), in words; undefined when they belong together.
+ */
+function mismatch(a: TriggerIndexInfo, b: TriggerIndexInfo): string | undefined {
+  if (a.model.hash !== b.model.hash) return `model: ${a.model.name} (hash ${a.model.hash}) against ${b.model.name} (hash ${b.model.hash})`;
+  const corpus = corpusDifference(a.corpus, b.corpus);
+  if (corpus) return `corpus: ${corpus}`;
+  for (const k of ['window', 'top'] as const) if (a.settings[k] !== b.settings[k]) return `--${k} ${a.settings[k]} against ${b.settings[k]}`;
+  if (a.settings.shard!.count !== b.settings.shard!.count) return `shard count: ${a.settings.shard!.count} against ${b.settings.shard!.count}`;
+  return undefined;
+}
+
 /** Every shard must be from the same model, corpus and settings, and together cover 0..n-1 once. */
-function checkShards(shards: { dir: string; c: IndexContent }[]): void {
-  const first = shards[0].c.info;
-  for (const { dir, c } of shards) {
-    const i = c.info;
-    const s = i.settings.shard;
-    if (!s) throw new Error(`${dir} is not a shard (it was built without --shard); only shard indexes can be merged`);
-    if (i.model.hash !== first.model.hash) throw new Error(`${dir} was built with ${i.model.name} (hash ${i.model.hash}) but ${shards[0].dir} with ${first.model.name} (hash ${first.model.hash})`);
-    if (i.corpus.length !== first.corpus.length || i.corpus.some((f, j) => f.sha256 !== first.corpus[j].sha256)) throw new Error(`${dir} and ${shards[0].dir} were built on different corpus files`);
-    if (i.settings.window !== first.settings.window || i.settings.top !== first.settings.top) throw new Error(`${dir} used window ${i.settings.window} / top ${i.settings.top}, ${shards[0].dir} window ${first.settings.window} / top ${first.settings.top}`);
-    if (s.count !== first.settings.shard!.count) throw new Error(`${dir} is shard ${s.index}/${s.count} but ${shards[0].dir} is one of ${first.settings.shard!.count}`);
+function checkShards(shards: readonly ShardEntries[]): void {
+  const first = shards[0];
+  for (const { dir, info } of shards) {
+    if (!info.settings.shard) throw new Error(`${dir} is not a shard (it was built without --shard); only shard indexes can be merged`);
   }
-  const n = first.settings.shard!.count;
+  for (const { dir, info } of shards.slice(1)) {
+    const diff = mismatch(first.info, info);
+    if (diff) throw new Error(`${first.dir} and ${dir} do not belong to one index; they differ in ${diff}`);
+  }
+  const n = first.info.settings.shard!.count;
   const seen = new Map<number, string>();
-  for (const { dir, c } of shards) {
-    const i = c.info.settings.shard!.index;
+  for (const { dir, info } of shards) {
+    const i = info.settings.shard!.index;
     if (seen.has(i)) throw new Error(`shard ${i}/${n} is given twice (${seen.get(i)} and ${dir})`);
     seen.set(i, dir);
   }
   const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !seen.has(i));
   if (missing.length) throw new Error(`shards ${missing.map((i) => `${i}/${n}`).join(', ')} are missing; merge needs all ${n}`);
+}
+
+/** A shard folder's index, with a clear word when the shard has not finished. */
+function readShard(dir: string): IndexContent {
+  const abs = path.resolve(dir);
+  if (!fs.existsSync(indexFile(abs))) {
+    if (fs.existsSync(checkpointFile(abs))) throw new Error(`${dir} is unfinished (it holds a checkpoint, no index); finish it with \`ffn-lens index … --resume\` (\`ffn-lens index-status ${dir}\` shows how far it got)`);
+    throw new Error(`${dir} holds no trigger index`);
+  }
+  return readIndex(abs);
 }
 
 function mergeEntries(parts: SortedEntries[], top: number): SortedEntries {
@@ -69,11 +98,18 @@ function mergeEntries(parts: SortedEntries[], top: number): SortedEntries {
   return out;
 }
 
-function mergeTokens(parts: ParagraphTokens[], wanted: ReadonlySet<number>): ParagraphTokens {
+/**
+ * The token ids of the wanted paragraphs, read shard by shard (a second read of each file,
+ * so only one shard's tokens are in memory at a time, besides the ones kept).
+ */
+function collectTokens(shards: readonly ShardEntries[], wanted: ReadonlySet<number>): ParagraphTokens {
   const found = new Map<number, Uint32Array>();
-  for (const t of parts) {
+  for (const s of shards) {
+    const c = readShard(s.dir);
+    if (JSON.stringify(c.info) !== JSON.stringify(s.info)) throw new Error(`${s.dir} changed while it was being merged; merge again`);
+    const t = c.tokens;
     t.paragraphs.forEach((p, i) => {
-      if (wanted.has(p)) found.set(p, t.ids.subarray(t.offsets[i], t.offsets[i + 1]));
+      if (wanted.has(p)) found.set(p, t.ids.slice(t.offsets[i], t.offsets[i + 1]));
     });
   }
   const paragraphs = Uint32Array.from([...wanted].sort((a, b) => a - b));
@@ -91,23 +127,22 @@ function mergeTokens(parts: ParagraphTokens[], wanted: ReadonlySet<number>): Par
 export async function mergeTriggerIndexes(dirs: string[], out: string): Promise<void> {
   if (dirs.length === 0) throw new Error('merge needs the shard index folders to combine');
   const outAbs = path.resolve(out);
-  const shards = dirs.map((d) => {
+  // entries first (every shard's are needed at once); tokens in a second pass, once the kept paragraphs are known
+  const shards: ShardEntries[] = dirs.map((d) => {
     if (path.resolve(d) === outAbs) throw new Error(`the output folder ${out} is also an input; merge into a new folder`);
-    return { dir: d, c: readIndex(path.resolve(d)) };
+    const { info, entries } = readShard(d);
+    return { dir: d, info, entries };
   });
   checkShards(shards);
   // shard order, not argument order, so the output never depends on how they were listed
-  shards.sort((a, b) => a.c.info.settings.shard!.index - b.c.info.settings.shard!.index);
-  const first = shards[0].c.info;
+  shards.sort((a, b) => a.info.settings.shard!.index - b.info.settings.shard!.index);
+  const first = shards[0].info;
   const entries = mergeEntries(
-    shards.map((s) => s.c.entries),
+    shards.map((s) => s.entries),
     first.settings.top,
   );
-  const tokens = mergeTokens(
-    shards.map((s) => s.c.tokens),
-    new Set(entries.paragraph),
-  );
-  const sum = (f: (i: TriggerIndexInfo) => number) => shards.reduce((a, s) => a + f(s.c.info), 0);
+  const tokens = collectTokens(shards, new Set(entries.paragraph));
+  const sum = (f: (i: TriggerIndexInfo) => number) => shards.reduce((a, s) => a + f(s.info), 0);
   const info: TriggerIndexInfo = {
     ...first,
     settings: { ...first.settings, shard: null },
