@@ -13,6 +13,8 @@ export interface ModelView {
   dFf: number;
   vocabSize: number;
   contextSize: number;
+  /** Content hash of the checkpoint (sessions record it to tell a changed model). */
+  hash?: string;
 }
 
 export interface TokenView {
@@ -247,14 +249,25 @@ export type WebviewMessage =
    * wall-clock `paintedAt` (Date.now(): host and webview share the machine's clock).
    */
   | { type: 'rendered'; tokens: number; ms: number; paintedAt: number }
+  /** The user's place in the panel, sent on every change (Save Session records it). */
+  | PanelPlaceMessage
   | RequestMessage;
+
+/** The selected cell and the interventions: what a session restores besides the text. */
+export interface PanelPlace {
+  selected?: { layer: number; position: number };
+  interventions: Intervention[];
+}
+
+export type PanelPlaceMessage = { type: 'place' } & PanelPlace;
 
 // ---------- host → webview ----------
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'busy' | 'error';
 
 export type HostMessage =
-  | { type: 'inspect'; view: InspectView }
+  /** restore: the place to open at (a reopened session); otherwise no cell is selected. */
+  | { type: 'inspect'; view: InspectView; restore?: PanelPlace }
   | { type: 'status'; state: EngineState; message: string }
   /** The trigger index was built, set or changed: trigger examples must be asked for again. */
   | { type: 'triggerIndex'; state: TriggerIndexState }
@@ -346,8 +359,23 @@ export function parseWebviewMessage(u: unknown): WebviewMessage | undefined {
     if (!isIndex(u.tokens, LIMITS.maxIds) || !isTime(ms) || !isTime(paintedAt)) return undefined;
     return { type: 'rendered', tokens: u.tokens, ms, paintedAt };
   }
+  if (u.type === 'place') {
+    const place = parsePanelPlace(u);
+    return place && { type: 'place', ...place };
+  }
   if (u.type !== 'request') return undefined;
   if (!isIndex(u.requestId, Number.MAX_SAFE_INTEGER) || !isMethod(u.method) || !isRec(u.params)) return undefined;
   if (!paramValidators[u.method](u.params)) return undefined;
   return u as unknown as RequestMessage;
+}
+
+/** A PanelPlace from untrusted input (a webview message, a session file), or undefined. */
+export function parsePanelPlace(u: unknown): PanelPlace | undefined {
+  if (!isRec(u) || !isInterventions(u.interventions)) return undefined;
+  // rebuilt field by field: the input may carry anything else
+  const interventions = u.interventions.map((i) => ({ layer: i.layer, key: i.key, mode: i.mode, value: i.value }));
+  const sel = u.selected;
+  if (sel === undefined) return { interventions };
+  if (!isRec(sel) || !isIndex(sel.layer) || !isIndex(sel.position, LIMITS.maxIds)) return undefined;
+  return { selected: { layer: sel.layer, position: sel.position }, interventions };
 }

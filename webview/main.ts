@@ -14,7 +14,7 @@ import { renderAttribution } from './attribution';
 import { renderDetails } from './details';
 import { h, showToken } from './dom';
 import { renderHeatmap, renderLegend, type Metric } from './heatmap';
-import { loadState, ready, rendered, saveState, settle, type PanelState } from './vscodeApi';
+import { loadState, place, ready, rendered, saveState, settle, type PanelState } from './vscodeApi';
 
 const app = document.getElementById('app') as HTMLElement;
 let state: PanelState = loadState();
@@ -23,6 +23,7 @@ let engine: { state: EngineState; message: string } = { state: 'idle', message: 
 function update(patch: Partial<PanelState>): void {
   state = { ...state, ...patch };
   saveState(state);
+  place(state.selected, state.interventions);
   render();
 }
 
@@ -105,7 +106,7 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   switch (msg.type) {
     case 'inspect': {
       const t0 = performance.now();
-      update({ view: msg.view, selected: undefined, interventions: [] });
+      update({ view: msg.view, selected: msg.restore?.selected, interventions: msg.restore?.interventions ?? [] });
       // Report once the frame is painted: the host logs it as the panel's share of the latency.
       requestAnimationFrame(() => rendered(msg.view.tokens.length, performance.now() - t0));
       break;
@@ -133,3 +134,5 @@ function statusLine(): HTMLElement {
 
 render();
 ready();
+// a restored panel's place, so Save Session sees it before the next change
+place(state.selected, state.interventions);

@@ -52,6 +52,11 @@ export function rendered(tokens: number, ms: number): void {
   api.postMessage({ type: 'rendered', tokens, ms, paintedAt: Date.now() });
 }
 
+/** Tells the host the user's place (Save Session records it). */
+export function place(selected: PanelState['selected'], interventions: Intervention[]): void {
+  api.postMessage({ type: 'place', selected, interventions });
+}
+
 export function loadState(): PanelState {
   const s = api.getState() as Partial<PanelState> | undefined;
   return { interventions: [], metric: 'maxCoeff', ...(s ?? {}) };

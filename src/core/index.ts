@@ -32,3 +32,5 @@ export { findPatterns, keyPatterns, layerPatterns, summarizeKey, summarizeLayer,
 export { readLabels, writeLabels, addLabel, removeLabel, labelsFor, LabelFileError, LABELS_VERSION, type KeyLabel, type LabelKind } from './analysis/labels';
 export { tracePosition, SequenceTrace, attribute, rankMemories, checkByAblation, singleTokenId, AttributionError, type PositionTrace, type Attribution, type AttributeOptions, type ComponentScore, type MemoryScore, type MemoryOrder, type RankOptions, type TokenRef, type AblationCheck, type ComponentKind } from './analysis/attribution';
 export { readValue, readKey, type ReadToken, type VectorReading } from './analysis/embedding';
+export { alignPositions, compareTexts, renderCompare, type Alignment, type CompareOptions, type CompareResult, type CompareSide, type MemoryDifference } from './analysis/compare';
+export { renderInspectPage, type InspectPageOptions } from './analysis/inspectPage';

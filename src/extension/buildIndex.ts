@@ -203,7 +203,7 @@ async function build(ctx: Ctx, corpus: string[], out: string, resume: boolean): 
       const state = await ctx.call('indexFolderState', { dir: out }).catch(() => undefined);
       ctx.log.info(`trigger index cancelled: ${err.message}`);
       if (state?.state !== 'checkpoint') {
-        void vscode.window.showInformationMessage('FFN Lens: indexing was cancelled before anything was indexed.');
+        void vscode.window.showInformationMessage('FFN Lens: indexing was cancelled before its first checkpoint; nothing was kept.');
         return;
       }
       // Not awaited: a notification's promise settles only when it is closed, which may be never.

@@ -9,9 +9,10 @@ import type { Ctx } from './ctx';
 import { SECTION } from './config';
 import type { EngineProgress } from './engineProtocol';
 import { formatAnalysis, type ExportFormat } from './exportAnalysis';
-import { InspectPanel } from './panels/inspectPanel';
+import { inspectIntoPanel } from './inspectText';
 import { openPaperReport, saveReport } from './paperReport';
-import type { InspectView } from '../protocol';
+import { compareSelections as compareTexts } from './compare';
+import { exportHtml as exportHtmlPage, openSession as openSessionFile, saveSession as saveSessionFile } from './session';
 
 type Handler = (...args: unknown[]) => unknown;
 type Factory = (ctx: Ctx) => Handler;
@@ -29,21 +30,7 @@ const inspectSelection: Factory = (ctx) => async () => {
     void vscode.window.showWarningMessage('FFN Lens: the selection is empty.');
     return;
   }
-  const startedAt = Date.now();
-  const panel = InspectPanel.createOrShow(ctx);
-  try {
-    const t0 = performance.now();
-    const { result, ms, maxLoopDelayMs } = await ctx.callTimed('inspect', { text, topK: ctx.config.topK, threshold: ctx.config.threshold });
-    ctx.log.info(
-      `inspected ${result.tokens.length} tokens in ${(performance.now() - t0).toFixed(1)} ms ` +
-        `(engine ${ms.toFixed(1)} ms, host event-loop max delay ${maxLoopDelayMs.toFixed(1)} ms)`,
-    );
-    const view: InspectView = { ...result, source: { label: label(text), text }, threshold: ctx.config.threshold };
-    ctx.lastAnalysis = view;
-    panel.show(view, startedAt);
-  } catch (err) {
-    void vscode.window.showErrorMessage(`FFN Lens: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  await inspectIntoPanel(ctx, text, { topK: ctx.config.topK, threshold: ctx.config.threshold, startedAt: Date.now() });
 };
 
 const selectModel: Factory = (ctx) => async () => {
@@ -193,6 +180,15 @@ const openPaperReportCmd: Factory = (ctx) => () => openPaperReport(ctx);
 /** Arg: an absolute file path to save to without the dialog. */
 const saveReportCmd: Factory = (ctx) => (arg?: unknown) => saveReport(ctx, arg);
 
+/** Args: { a, b } to compare without asking. */
+const compareSelections: Factory = (ctx) => (arg?: unknown) => compareTexts(ctx, arg);
+/** Arg: an absolute path to save to without the dialog. */
+const saveSession: Factory = (ctx) => (arg?: unknown) => saveSessionFile(ctx, arg);
+/** Arg: the session file (Uri or absolute path); without it, the active .ffnlens.json or a dialog. */
+const openSession: Factory = (ctx) => (arg?: unknown) => openSessionFile(ctx, arg);
+/** Arg: an absolute path to save to without the dialog. */
+const exportHtml: Factory = (ctx) => (arg?: unknown) => exportHtmlPage(ctx, arg);
+
 export const commands: Record<string, Factory> = {
   inspectSelection,
   selectModel,
@@ -206,6 +202,10 @@ export const commands: Record<string, Factory> = {
   buildTriggerIndex,
   openPaperReport: openPaperReportCmd,
   saveReport: saveReportCmd,
+  compareSelections,
+  saveSession,
+  openSession,
+  exportHtml,
 };
 
 export function registerCommands(ctx: Ctx): void {
@@ -223,11 +223,6 @@ function isMemoryRef(u: unknown): u is { layer: number; key: number } {
   if (typeof u !== 'object' || u === null) return false;
   const r = u as Record<string, unknown>;
   return Number.isInteger(r.layer) && Number.isInteger(r.key) && (r.layer as number) >= 0 && (r.key as number) >= 0;
-}
-
-function label(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 32 ? `${flat.slice(0, 31)}…` : flat;
 }
 
 function mdCell(text: string): string {

@@ -60,6 +60,16 @@ export class Config {
     return this.cfg.get<boolean>('hover.enabled', true);
   }
 
+  /** Language ids where hovers are on; '*' among them means every language. */
+  get hoverLanguages(): string[] {
+    const v = this.cfg.get<unknown>('hover.languages', ['plaintext', 'markdown']);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim()) : ['plaintext', 'markdown'];
+  }
+
+  static affectsHoverLanguages(e: vscode.ConfigurationChangeEvent): boolean {
+    return e.affectsConfiguration(`${SECTION}.hover.languages`);
+  }
+
   static affectsTriggerIndex(e: vscode.ConfigurationChangeEvent): boolean {
     return e.affectsConfiguration(`${SECTION}.triggerIndex`);
   }

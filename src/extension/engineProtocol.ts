@@ -12,6 +12,7 @@ import type {
   LayerLensView,
   LayerView,
   ModelView,
+  PanelPlace,
   PatternsView,
   PredictionView,
   TokenView,
@@ -101,6 +102,10 @@ export interface EngineMethods {
   /** Direct logit attribution at a position; the sequence's trace is kept, so other positions and targets cost no forward pass. */
   attribute: { params: AttributeParams; result: AttributionView };
   unload: { params: Record<string, never>; result: null };
+  /** A minimal pair: the memories that differ most per layer and both predictions, as a page. */
+  compare: { params: { a: string; b: string; memories: number; finalNorm: boolean }; result: { html: string; model: string } };
+  /** An inspection with its selected cell and interventions, as a self-contained page (Export as HTML). */
+  inspectPage: { params: { text: string; topK: number; threshold: number; place: PanelPlace; finalNorm: boolean; label: string }; result: { html: string } };
 }
 
 export type EngineMethod = keyof EngineMethods;

@@ -40,7 +40,7 @@ const running = new Map<number, { method: EngineMethod; controller: AbortControl
 
 /** The protocol's model facts: the core's info has more (hash, source) that the UI does not use. */
 function modelView(i: core.ModelInfo): ModelView {
-  return { name: i.name, family: i.family, nLayers: i.nLayers, dModel: i.dModel, dFf: i.dFf, vocabSize: i.vocabSize, contextSize: i.contextSize };
+  return { name: i.name, family: i.family, nLayers: i.nLayers, dModel: i.dModel, dFf: i.dFf, vocabSize: i.vocabSize, contextSize: i.contextSize, hash: i.hash };
 }
 
 /** Frees the model; `keep`: the request doing it (a load), which must not cancel itself. */
@@ -192,6 +192,21 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
   async unload() {
     await unload();
     return null;
+  },
+  async compare(params) {
+    const r = await core.compareTexts(requireModel(), params.a, params.b, { memories: params.memories, finalNorm: params.finalNorm });
+    return { html: core.renderCompare(r), model: r.model.name };
+  },
+  async inspectPage(params) {
+    const html = await core.renderInspectPage(requireModel(), params.text, {
+      topK: params.topK,
+      threshold: params.threshold,
+      selected: params.place.selected,
+      interventions: params.place.interventions,
+      finalNorm: params.finalNorm,
+      label: params.label,
+    });
+    return { html };
   },
 };
 

@@ -4,6 +4,7 @@
 // value-decoding request. Each hover logs its own latency (entry → result), warm or cold.
 
 import * as vscode from 'vscode';
+import { Config } from './config';
 import type { Ctx } from './ctx';
 import type { InspectResultView } from './engineProtocol';
 import type { AttributionView, PredictionView, TokenView, ValueView } from '../protocol';
@@ -155,6 +156,30 @@ export class FfnHoverProvider implements vscode.HoverProvider {
       trace,
     );
   }
+}
+
+/**
+ * The document selector for the languages in ffnLens.hover.languages ('*': all). Notebook cells
+ * match by their cell's language like any document.
+ */
+export function hoverSelector(languages: readonly string[]): vscode.DocumentSelector {
+  return languages.includes('*') ? '*' : languages.map((language) => ({ language }));
+}
+
+/**
+ * Registers the hover for the configured languages, again whenever the setting changes: outside
+ * them VS Code never asks, so FFN Lens does not compete with a language server's hover.
+ */
+export function registerHover(ctx: Ctx): vscode.Disposable {
+  const provider = new FfnHoverProvider(ctx);
+  let registration = vscode.languages.registerHoverProvider(hoverSelector(ctx.config.hoverLanguages), provider);
+  const listener = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (!Config.affectsHoverLanguages(e)) return;
+    registration.dispose();
+    registration = vscode.languages.registerHoverProvider(hoverSelector(ctx.config.hoverLanguages), provider);
+    ctx.log.info(`hover languages: ${ctx.config.hoverLanguages.join(', ') || 'none'}`);
+  });
+  return { dispose: () => (registration.dispose(), listener.dispose()) };
 }
 
 /**

@@ -4,14 +4,9 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
-import { FfnHoverProvider } from './hover';
+import { registerHover } from './hover';
 import { registerInspectPanelSerializer } from './panels/inspectPanel';
-
-/** Hovers only make sense on prose; code files would tokenize into noise. */
-const HOVER_SELECTOR: vscode.DocumentSelector = [
-  { language: 'plaintext' },
-  { language: 'markdown' },
-];
+import { PagePanel } from './panels/reportPanel';
 
 let ctx: Ctx | undefined;
 
@@ -20,7 +15,11 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(ctx);
   registerCommands(ctx);
   ctx.push(registerInspectPanelSerializer(ctx));
-  ctx.push(vscode.languages.registerHoverProvider(HOVER_SELECTOR, new FfnHoverProvider(ctx)));
+  // the report and Compare panels come back after a window reload too
+  ctx.push(...PagePanel.registerSerializers(ctx));
+  // only in the languages of ffnLens.hover.languages (default plaintext, markdown): elsewhere a
+  // language server's hover comes first unless the user asks for FFN Lens's
+  ctx.push(registerHover(ctx));
   ctx.log.info(`activated (VS Code ${vscode.version}, node ${process.version})`);
 }
 

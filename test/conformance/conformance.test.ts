@@ -1,9 +1,10 @@
 /**
  * Every architecture against the Hugging Face reference tensors in
- * shared/conformance/<arch>: logits, final norm, residuals, FFN input, coefficients and
- * output, and the same pass with the reference intervention applied.
+ * shared/conformance/<arch> and test/fixtures/conformance-rope/<name> (the scaled rope
+ * types, made by scripts/make-rope-fixtures.py): logits, final norm, residuals, FFN
+ * input, coefficients and output, and the same pass with the reference intervention applied.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +13,8 @@ import { sharedOrSkip, tempDir } from '../support';
 
 const TOLERANCE = 1e-4;
 const ARCHS = ['gpt2', 'gpt_neox', 'opt', 'llama', 'qwen2', 'gemma', 'phi', 'llama3', 'mistral_swa', 'qwen3', 'gemma2', 'gemma3', 'phi3', 'olmo2', 'smollm3', 'starcoder2', 'gpt_bigcode', 'granite', 'gpt_neo', 'gptj'];
+/** Reference sets kept in the repository: linear, dynamic, YaRN and LongRoPE rotary embeddings. */
+const ROPE_FIXTURES = path.join(__dirname, '..', 'fixtures', 'conformance-rope');
 const CASES = ['one', 'short', 'long'];
 /** Reference tensor name (after CASE.L{l}.) → our hook kind. */
 const LAYER_REFS: Record<string, LayerHookKind> = { resid_pre: 'resid_pre', resid_post: 'resid_post', mlp_in: 'mlp.in', coeff: 'mlp.coeff', mlp_out: 'mlp.out' };
@@ -48,9 +51,15 @@ async function checkBranchHooks(model: Awaited<ReturnType<typeof loadModel>>, id
 
 const cacheDir = tempDir();
 
-for (const arch of ARCHS) {
+/** Every reference set: its name and where it is (undefined after skipping the test when it is absent). */
+const REFERENCES: { arch: string; locate: (t: TestContext) => string | undefined }[] = [
+  ...ARCHS.map((arch) => ({ arch, locate: (t: TestContext) => sharedOrSkip(t, 'conformance', arch) })),
+  ...fs.readdirSync(ROPE_FIXTURES).map((name) => ({ arch: name, locate: () => path.join(ROPE_FIXTURES, name) })),
+];
+
+for (const { arch, locate } of REFERENCES) {
   test(`conformance: ${arch} matches transformers on every reference tensor (≤ ${TOLERANCE})`, async (t) => {
-    const dir = sharedOrSkip(t, 'conformance', arch);
+    const dir = locate(t);
     if (!dir) return;
     const ref = SafetensorsFile.open(path.join(dir, 'reference.safetensors'));
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as { intervention: [number, number, number][] };

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { E2E, REPO, missingInstall, startCodeServer, type CodeServer, type CodeServerOptions } from './codeServer';
 
 export const ARTIFACTS = path.join(E2E, 'artifacts');
@@ -39,9 +39,10 @@ export interface SessionOptions extends CodeServerOptions {
  * lines. Kept as source text because tsx's transform would add helpers (__name) to a function
  * that page.evaluate then cannot find. Monaco may split a line into several spans and render
  * spaces as U+00A0, so it searches each line's joined text and maps the match back to nodes.
+ * Notebook cells' editors are searched too (they are not inside an .editor-instance).
  */
 const FIND_TEXT_BOX = `function (needle) {
-  const lines = document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line');
+  const lines = document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line, .notebook-editor .cell-editor-container .view-lines .view-line');
   for (const line of Array.from(lines)) {
     const nodes = [];
     const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
@@ -128,20 +129,27 @@ export class VsCodeSession {
     return input;
   }
 
-  /** Opens a workspace file through Quick Open in the first editor group and waits for its editor. */
-  async openFile(name: string): Promise<void> {
+  /**
+   * Opens a workspace file through Quick Open in the first editor group and waits for its editor
+   * (`ready`: what shows it is open; a notebook's is its cells' editors).
+   */
+  async openFile(name: string, ready?: string): Promise<void> {
     await this.runCommand('View: Focus First Editor Group');
-    await this.openFileHere(name);
+    // Quick Open's file list can lag behind a fresh window on a busy machine: one more try
+    await this.openFileHere(name, ready).catch(async () => {
+      await this.page.keyboard.press('Escape');
+      await this.openFileHere(name, ready);
+    });
   }
 
   /** Opens a workspace file through Quick Open in the active editor group. */
-  async openFileHere(name: string): Promise<void> {
+  async openFileHere(name: string, ready = '.editor-instance .monaco-editor .view-lines'): Promise<void> {
     const input = await this.quickInput(name);
     const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: name }) }).first();
     await row.click();
     await input.waitFor({ state: 'hidden' });
     await this.page.locator(`.tab.active[aria-label^="${name}"], .tab.active:has-text("${name}")`).first().waitFor();
-    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
+    await this.page.locator(ready).first().waitFor();
   }
 
   /**
@@ -234,6 +242,68 @@ export class VsCodeSession {
     }
     await this.browser.close().catch(() => undefined);
     await this.server.stop();
+  }
+}
+
+/**
+ * The frame of the webview whose document has selector (panels do not have a fixed order). Fails
+ * early when FFN Lens shows an error or warning notification instead.
+ */
+export async function frameWith(s: VsCodeSession, selector: string, timeoutMs: number): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  const problem = s.page.locator('.notifications-toasts .notification-toast:has(.codicon-error, .codicon-warning)', { hasText: 'FFN Lens' });
+  for (;;) {
+    for (const f of s.page.frames()) {
+      if (await f.locator(selector).count().catch(() => 0)) return f;
+    }
+    if (await problem.count()) throw new Error(`instead of ${selector}: ${await problem.first().textContent()}`);
+    if (Date.now() > deadline) throw new Error(`no webview shows ${selector} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * Types a path into VS Code's own file dialog (code-server has no native one) and accepts it.
+ * The dialog refreshes its list as the value changes and may ignore Enter meanwhile, so Enter is
+ * pressed again until the dialog has taken the path.
+ */
+export async function answerFileDialog(s: VsCodeSession, file: string): Promise<void> {
+  const sel = '.quick-input-widget .quick-input-box input';
+  const input = s.page.locator(sel);
+  await input.waitFor({ state: 'visible' });
+  // The dialog sets its starting folder (or default file) once it has read the disk, which can
+  // overwrite what was typed before: type until the path stays.
+  for (let i = 0; ; i++) {
+    await input.fill(file);
+    await new Promise((r) => setTimeout(r, 400));
+    if ((await input.inputValue()) === file) break;
+    if (i === 10) throw new Error(`the file dialog keeps replacing ${file} with ${await input.inputValue()}`);
+  }
+  if (fs.existsSync(file)) await s.page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  for (let i = 0; i < 10; i++) {
+    await s.page.keyboard.press('Enter');
+    const taken = await s.page
+      .waitForFunction(
+        ([q, want]) => {
+          const el = document.querySelector(q) as HTMLInputElement | null;
+          return !el || el.offsetParent === null || el.value !== want;
+        },
+        [sel, file] as const,
+        { timeout: 2000 },
+      )
+      .then(() => true, () => false);
+    if (taken) return;
+  }
+  throw new Error(`the file dialog did not take ${file}`);
+}
+
+/** Runs fn; on failure saves a screenshot named after the step first. */
+export async function shotOnFailure<T>(s: VsCodeSession, name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    await s.screenshot(`failed-${name}`).catch(() => undefined);
+    throw err;
   }
 }
 

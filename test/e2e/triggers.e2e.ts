@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Frame, Locator } from 'playwright-core';
-import { VsCodeSession, e2eUnavailable, processesUsing, sharedModel } from './harness';
+import type { Locator } from 'playwright-core';
+import { VsCodeSession, answerFileDialog, e2eUnavailable, frameWith, processesUsing, sharedModel, shotOnFailure } from './harness';
 import { wikitextPath, writeWikitextSample } from '../fixtures/wikitext';
 import type * as Core from '../../src/core/index';
 import { tempDir } from '../support';
@@ -70,68 +70,6 @@ async function logLine(s: VsCodeSession, re: RegExp, timeoutMs = 120_000): Promi
     if (m) return m;
     if (Date.now() > deadline) throw new Error(`no log line ${re} within ${timeoutMs} ms; log:\n${s.extensionLog().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/**
- * The frame of the webview whose document has selector (panels do not have a fixed order). Fails
- * early when FFN Lens shows an error or warning notification instead.
- */
-async function frameWith(s: VsCodeSession, selector: string, timeoutMs: number): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  const problem = s.page.locator('.notifications-toasts .notification-toast:has(.codicon-error, .codicon-warning)', { hasText: 'FFN Lens' });
-  for (;;) {
-    for (const f of s.page.frames()) {
-      if (await f.locator(selector).count().catch(() => 0)) return f;
-    }
-    if (await problem.count()) throw new Error(`instead of ${selector}: ${await problem.first().textContent()}`);
-    if (Date.now() > deadline) throw new Error(`no webview shows ${selector} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/**
- * Types a path into VS Code's own file dialog (code-server has no native one) and accepts it.
- * The dialog refreshes its list as the value changes and may ignore Enter meanwhile, so Enter is
- * pressed again until the dialog has taken the path.
- */
-async function answerFileDialog(s: VsCodeSession, file: string): Promise<void> {
-  const sel = '.quick-input-widget .quick-input-box input';
-  const input = s.page.locator(sel);
-  await input.waitFor({ state: 'visible' });
-  // The dialog sets its starting folder (or default file) once it has read the disk, which can
-  // overwrite what was typed before: type until the path stays.
-  for (let i = 0; ; i++) {
-    await input.fill(file);
-    await new Promise((r) => setTimeout(r, 400));
-    if ((await input.inputValue()) === file) break;
-    if (i === 10) throw new Error(`the file dialog keeps replacing ${file} with ${await input.inputValue()}`);
-  }
-  if (fs.existsSync(file)) await s.page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
-  for (let i = 0; i < 10; i++) {
-    await s.page.keyboard.press('Enter');
-    const taken = await s.page
-      .waitForFunction(
-        ([q, want]) => {
-          const el = document.querySelector(q) as HTMLInputElement | null;
-          return !el || el.offsetParent === null || el.value !== want;
-        },
-        [sel, file] as const,
-        { timeout: 2000 },
-      )
-      .then(() => true, () => false);
-    if (taken) return;
-  }
-  throw new Error(`the file dialog did not take ${file}`);
-}
-
-/** Runs fn; on failure saves a screenshot named after the step first. */
-async function shotOnFailure<T>(s: VsCodeSession, name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    await s.screenshot(`failed-${name}`).catch(() => undefined);
-    throw err;
   }
 }
 

@@ -91,7 +91,7 @@ test('a trigger index builds in the worker; a memory\'s triggers and patterns ar
 });
 
 test('cancelling a build leaves a checkpoint that a resumed build finishes', { skip }, async () => {
-  // Enough paragraphs for three pools: cancellation is honoured between pools, never in the last.
+  // Enough paragraphs for three pools: the cancel lands inside the second, and the first pool is checkpointed.
   const corpus = writeWikitextSample(path.join(tmp, 'wiki220.txt'), 220)!;
   const out = path.join(tmp, 'cancelled.ffn-index');
   const controller = new AbortController();

@@ -32,7 +32,7 @@ export interface LayerPrediction {
   beforeFfn: TokenPrediction[];
   /** ... and after the FFN has added its output. */
   afterFfn: TokenPrediction[];
-  /** The FFN output alone, projected the same way. */
+  /** What the FFN adds to the residual alone (mlp.out_post: after Gemma 2/3's and OLMo 2's post-FFN norm), projected the same way. */
   ffn: TokenPrediction[];
 }
 
@@ -48,7 +48,7 @@ function rowsAt(tensors: { data: Float32Array; dims: number[] }[], position: num
 export async function layerPredictions(model: Model, ids: number[], position: number, k = 5, interventions: Intervention[] = []): Promise<LayerPrediction[]> {
   checkPosition(ids, position);
   const L = model.config.nLayers;
-  const kinds = ['resid_mid', 'resid_post', 'mlp.out'] as const;
+  const kinds = ['resid_mid', 'resid_post', 'mlp.out_post'] as const;
   const names = kinds.flatMap((kind) => Array.from({ length: L }, (_, l) => hookName(l, kind)));
   const out = await model.run([ids], names, interventions);
   const projector = await VocabProjector.for(model);

@@ -120,7 +120,18 @@ export function modelConfig(raw: RawConfig, c: ConfigCore): ModelConfig {
     bosId: optionalId(raw, 'bos_token_id'),
     eosId: optionalId(raw, 'eos_token_id'),
     ...c,
+    contextSize: readableContext(c),
   };
+}
+
+/**
+ * The longest input the model reads: max_position_embeddings, except that dynamic NTK rope
+ * exists to read past it (transformers sets no limit); we allow the factor's stretch of it,
+ * factor × max_position_embeddings, the extension the factor is chosen for.
+ */
+function readableContext(c: ConfigCore): number {
+  const stretch = Math.max(1, ...(c.rope ?? []).map((r) => r?.dynamic?.factor ?? 1));
+  return Math.min(LIMITS.context, Math.floor(c.contextSize * stretch));
 }
 
 /** A layer's attention kind, from layer_types (transformers 5) or GPT-Neo's attention_layers. */
@@ -165,11 +176,21 @@ export interface RotaryOptions {
 }
 
 /**
+ * The rope parameters object: transformers' convert_rope_params_to_dict takes a legacy
+ * rope_scaling (unless null or empty) over rope_parameters.
+ */
+export function ropeParameters(raw: RawConfig): RawConfig {
+  const legacy = raw.rope_scaling;
+  const chosen = legacy !== undefined && legacy !== null && !(typeof legacy === 'object' && Object.keys(legacy).length === 0) ? legacy : raw.rope_parameters;
+  return (chosen ?? {}) as RawConfig;
+}
+
+/**
  * Rotary settings per layer, from rope_parameters (transformers ≥ 5, possibly keyed by
  * layer type as Gemma 3 writes them) or the older rope_theta / rope_scaling keys.
  */
 export function rotary(raw: RawConfig, headDim: number, nLayers: number, o: RotaryOptions = {}): Pick<ModelConfig, 'positions' | 'rope'> {
-  const params = (raw.rope_parameters ?? raw.rope_scaling ?? {}) as RawConfig;
+  const params = ropeParameters(raw);
   if (typeof params !== 'object' || Array.isArray(params)) throw new Error('config.json: rope_parameters must be an object');
   const byType = Object.keys(params).some((k) => k === 'full_attention' || k === 'sliding_attention');
   const specs = new Map<string, RopeSpec>();

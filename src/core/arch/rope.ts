@@ -16,9 +16,9 @@ export interface RopeSettings {
   /** Channels rotated per head. */
   dim: number;
   interleaved: boolean;
-  /** max_position_embeddings: where dynamic scaling would start. */
+  /** max_position_embeddings: where dynamic scaling starts. */
   contextSize: number;
-  /** original_max_position_embeddings outside rope_parameters (Phi-3 keeps it at the top level). */
+  /** original_max_position_embeddings outside rope_parameters (Phi-3 keeps it at the top level); it wins over the one inside. */
   originalContext?: number;
 }
 
@@ -26,6 +26,7 @@ export interface RopeSettings {
 const ROPE_KEYS: Record<string, string[]> = {
   default: [],
   linear: ['factor'],
+  // transformers' dynamic NTK reads no original context (it scales past max_position_embeddings)
   dynamic: ['factor', 'original_max_position_embeddings'],
   llama3: ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'],
   yarn: ['factor', 'original_max_position_embeddings', 'attention_factor', 'beta_fast', 'beta_slow', 'mscale', 'mscale_all_dim', 'truncate'],
@@ -45,16 +46,27 @@ function positiveNumber(params: RawConfig, key: string, fallback?: number): numb
   return v;
 }
 
+/**
+ * The pre-training context of llama3, yarn and longrope: transformers' standardize_rope_params
+ * gives a top-level original_max_position_embeddings (Phi-3's) priority over the one in
+ * rope_parameters, and falls back to max_position_embeddings.
+ */
+function originalContext(p: RawConfig, s: RopeSettings): number {
+  if (s.originalContext === undefined) return positiveNumber(p, 'original_max_position_embeddings', s.contextSize);
+  if (!(s.originalContext > 0)) throw new Error(`config.json: original_max_position_embeddings must be positive (got ${s.originalContext})`);
+  return s.originalContext;
+}
+
 /** 1 / theta^(2i/dim) for i < dim/2, in torch's fp32 steps. */
 function defaultInvFreq(theta: number, dim: number): Float32Array {
   return Float32Array.from({ length: dim / 2 }, (_, i) => f(1 / f(f(theta) ** f((2 * i) / dim))));
 }
 
-function llama3(inv: Float32Array, p: RawConfig): Float32Array {
+function llama3(inv: Float32Array, p: RawConfig, s: RopeSettings): Float32Array {
   const factor = positiveNumber(p, 'factor');
   const low = positiveNumber(p, 'low_freq_factor');
   const high = positiveNumber(p, 'high_freq_factor');
-  const old = positiveNumber(p, 'original_max_position_embeddings');
+  const old = originalContext(p, s);
   if (!(high > low)) throw new Error(`config.json: rope_parameters.high_freq_factor (${high}) must exceed low_freq_factor (${low})`);
   const lowWavelen = old / low;
   const highWavelen = old / high;
@@ -73,7 +85,7 @@ function yarnMscale(scale: number, mscale = 1): number {
 }
 
 function yarn(theta: number, dim: number, p: RawConfig, s: RopeSettings): { invFreq: Float32Array; attentionFactor: number } {
-  const original = positiveNumber(p, 'original_max_position_embeddings', s.originalContext ?? s.contextSize);
+  const original = originalContext(p, s);
   // without a factor, transformers takes the ratio of the two context sizes (DeepSeek-V3's configs)
   const factor = p.factor === undefined || p.factor === null ? s.contextSize / original : positiveNumber(p, 'factor');
   const mscale = p.mscale as number | undefined;
@@ -109,7 +121,7 @@ function yarn(theta: number, dim: number, p: RawConfig, s: RopeSettings): { invF
 }
 
 function longrope(theta: number, dim: number, p: RawConfig, s: RopeSettings): RopeSpec['long'] & { short: Float32Array } {
-  const original = positiveNumber(p, 'original_max_position_embeddings', s.originalContext ?? s.contextSize);
+  const original = originalContext(p, s);
   const factors = (key: string): number[] => {
     const v = p[key];
     if (!Array.isArray(v) || v.length !== dim / 2 || !v.every((x) => typeof x === 'number' && x > 0)) {
@@ -141,12 +153,12 @@ export function ropeSpec(s: RopeSettings): RopeSpec {
     case 'linear':
       return { ...base, invFreq: defaultInvFreq(theta, s.dim).map((v) => f(v / positiveNumber(p, 'factor'))) };
     case 'dynamic':
-      // transformers rescales only for sequences longer than max_position_embeddings,
-      // which the context limit already refuses: within it, dynamic is the default rope
-      positiveNumber(p, 'factor');
-      return { ...base, invFreq: defaultInvFreq(theta, s.dim) };
+      // the default rope up to max_position_embeddings; past it the graph rescales per length
+      if (!(s.contextSize > 0)) throw new Error('config.json: dynamic rope scales past max_position_embeddings, which the config does not give');
+      if (s.dim === 2) throw new Error('config.json: dynamic rope needs more than 2 rotary channels (its base exponent is dim / (dim − 2))');
+      return { ...base, invFreq: defaultInvFreq(theta, s.dim), dynamic: { theta, factor: positiveNumber(p, 'factor'), after: s.contextSize } };
     case 'llama3':
-      return { ...base, invFreq: llama3(defaultInvFreq(theta, s.dim), p) };
+      return { ...base, invFreq: llama3(defaultInvFreq(theta, s.dim), p, s) };
     case 'yarn':
       return { ...base, ...yarn(theta, s.dim, p, s) };
     case 'longrope': {

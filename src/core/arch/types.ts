@@ -66,6 +66,12 @@ export interface RopeSpec {
   attentionFactor: number;
   /** LongRoPE: these frequencies (and factor) replace the others for sequences longer than `longAfter` tokens. */
   long?: { invFreq: Float32Array; attentionFactor: number; longAfter: number };
+  /**
+   * Dynamic NTK: for a sequence of T > `after` tokens the base becomes
+   * theta·(factor·T/after − (factor − 1))^(dim/(dim − 2)), so these frequencies depend on T
+   * and are computed per run; within `after` tokens they are `invFreq`.
+   */
+  dynamic?: { theta: number; factor: number; after: number };
 }
 
 /** y = x·W + b with W stored [in, out]. */

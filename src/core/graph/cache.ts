@@ -10,7 +10,7 @@ import { tryWriteFileAtomic } from '../io/atomic';
 import type { GraphInfo } from './contract';
 
 /** Bump whenever the graph a checkpoint produces changes. */
-export const BUILDER_VERSION = 'ffn-lens-graph-8';
+export const BUILDER_VERSION = 'ffn-lens-graph-9';
 
 export function defaultCacheDir(): string {
   if (process.env.FFN_LENS_CACHE) return process.env.FFN_LENS_CACHE;

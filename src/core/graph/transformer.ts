@@ -23,6 +23,7 @@ function sharedInputs(g: GraphBuilder, cfg: ModelConfig, positions: string, posi
         const name = `rotary_${tables.size}`;
         let invFreq = g.weight(`${name}.inv_freq`, { data: spec.invFreq, shape: [1, spec.invFreq.length] });
         let factor = g.constFloat([spec.attentionFactor], []);
+        if (spec.dynamic) invFreq = dynamicInvFreq(g, spec.dim, spec.dynamic, seqLen, invFreq, name);
         if (spec.long) {
           // LongRoPE switches to its long factors for sequences past the original context
           const useLong = g.op('Greater', [seqLen, g.constInt([spec.long.longAfter], [])]);
@@ -48,6 +49,20 @@ function sharedInputs(g: GraphBuilder, cfg: ModelConfig, positions: string, posi
       return masks.get(window)!;
     },
   };
+}
+
+/**
+ * Dynamic NTK's frequencies for this run's length T: 1 / base^(2i/dim) with
+ * base = theta·(factor·T/after − (factor − 1))^(dim/(dim − 2)) when T > after, in the fp32
+ * steps of transformers' _compute_dynamic_ntk_parameters; `within` (the default rope) otherwise.
+ */
+function dynamicInvFreq(g: GraphBuilder, dim: number, d: NonNullable<RopeSpec['dynamic']>, seqLen: string, within: string, name: string): string {
+  const length = g.op('Cast', [seqLen], { to: DataType.FLOAT });
+  const stretch = g.op('Sub', [g.op('Div', [g.op('Mul', [length, g.constFloat([d.factor], [])]), g.constFloat([d.after], [])]), g.constFloat([d.factor - 1], [])]);
+  const base = g.op('Mul', [g.op('Pow', [stretch, g.constFloat([dim / (dim - 2)], [])]), g.constFloat([d.theta], [])]);
+  const exponents = g.weight(`${name}.exponents`, { data: Float32Array.from({ length: dim / 2 }, (_, i) => (2 * i) / dim), shape: [1, dim / 2] });
+  const scaled = g.op('Reciprocal', [g.op('Pow', [base, exponents])]);
+  return g.op('Where', [g.op('Greater', [seqLen, g.constInt([d.after], [])]), scaled, within]);
 }
 
 export function buildTransformerGraph(model: CanonicalModel): GraphBuilder {

@@ -9,6 +9,7 @@ import {
   parseWebviewMessage,
   type HostMessage,
   type InspectView,
+  type PanelPlace,
   type RequestMap,
   type RequestMessage,
   type RequestMethod,
@@ -45,6 +46,8 @@ export class InspectPanel {
   private ready = false;
   private startedAt: number | undefined;
   private postedAt = 0;
+  /** The selected cell and interventions, as the webview last reported them (for Save Session). */
+  private place: PanelPlace = { interventions: [] };
   /** Messages posted before the webview said it is ready (a fresh webview drops them otherwise). */
   private readonly queue: HostMessage[] = [];
 
@@ -82,12 +85,26 @@ export class InspectPanel {
     );
   }
 
-  /** startedAt: Date.now() when the user asked for this view, to log the full latency once painted. */
-  show(view: InspectView, startedAt?: number): void {
+  /**
+   * startedAt: Date.now() when the user asked for this view, to log the full latency once painted;
+   * restore: the place to open at (a reopened session).
+   */
+  show(view: InspectView, startedAt?: number, restore?: PanelPlace): void {
     this.panel.title = `FFN Lens: ${view.source.label}`;
     this.startedAt = startedAt;
     this.postedAt = Date.now();
-    this.post({ type: 'inspect', view });
+    this.place = restore ?? { interventions: [] };
+    this.post({ type: 'inspect', view, ...(restore ? { restore } : {}) });
+  }
+
+  /** The open panel's selected cell and interventions; undefined when no panel is open. */
+  static get place(): PanelPlace | undefined {
+    return InspectPanel.current?.place;
+  }
+
+  /** Whether the inspect panel is the active editor tab. */
+  static get active(): boolean {
+    return InspectPanel.current?.panel.active ?? false;
   }
 
   dispose(): void {
@@ -116,6 +133,10 @@ export class InspectPanel {
       this.ready = true;
       this.post({ type: 'status', ...this.ctx.state });
       for (const m of this.queue.splice(0)) this.post(m);
+      return;
+    }
+    if (msg.type === 'place') {
+      this.place = { selected: msg.selected, interventions: msg.interventions };
       return;
     }
     if (msg.type === 'rendered') {

@@ -5,7 +5,9 @@
  *     active memories (the output is then a composition, not one memory's prediction);
  *  5. residual vs FFN: how often the residual's top token before the FFN is already the
  *     model's final prediction, and whether the layer's output keeps the residual's top
- *     token, takes the FFN's, or becomes a third one.
+ *     token, takes the FFN's, or becomes a third one. "The FFN's" is what the residual
+ *     receives (mlp.out_post, after Gemma 2/3's and OLMo 2's post-FFN norm), while the
+ *     composition test (4) reads mlp.out, the sum of the memories' values it compares with.
  * Shares carry bootstrap 95% intervals that resample whole windows, since positions of one
  * window share their context. Every top token here is read through the final norm and E (the logit lens). A memory's
  * top token comes from the final-norm value table: the norm ignores positive scale, so
@@ -98,7 +100,7 @@ export interface PositionOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const KINDS = ['resid_mid', 'mlp.out', 'resid_post'] as const;
+const KINDS = ['resid_mid', 'mlp.out', 'resid_post', 'mlp.out_post'] as const;
 /** Rows per projection call: bounds the [rows, vocab] buffers onnxruntime allocates. */
 const LENS_ROWS = 1024;
 
@@ -201,7 +203,7 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
       const final = lens[(i * L + L - 1) * KINDS.length + 2];
       for (let l = 0; l < L; l++) {
         const base = (i * L + l) * KINDS.length;
-        const [resTop, ffnTop, outTop] = [lens[base], lens[base + 1], lens[base + 2]];
+        const [resTop, ffnTop, outTop, addedTop] = [lens[base], lens[base + 1], lens[base + 2], lens[base + 3]];
         const coeff = out.get(hookName(l, 'mlp.coeff'))!;
         const offset = (b * T + t) * dFf;
         const active: number[] = [];
@@ -220,7 +222,7 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
           if (memTop(lensTable, l, strongest) === ffnTop) c.strongest++;
         }
         tally.final[l].add(window, resTop === final ? 1 : 0);
-        const outcome = outcomeOf(resTop, ffnTop, outTop);
+        const outcome = outcomeOf(resTop, addedTop, outTop);
         for (const [o, ratio] of Object.entries(tally.outcomes[l])) ratio.add(window, o === outcome ? 1 : 0);
       }
     });

@@ -40,11 +40,11 @@ export interface BuildOptions {
   checkpointSeconds?: number;
   /** Forward-pass batch limits (default DEFAULT_BATCH: 512 tokens, 64 rows). */
   batch?: BatchLimits;
-  /** Tokens gathered before batching; cancellation is honoured between pools (default POOL_TOKENS). */
+  /** Tokens gathered before batching (default POOL_TOKENS); a checkpoint is possible only between pools. */
   poolTokens?: number;
 }
 
-/** Cancellation honoured: the run stopped at a paragraph boundary and left a checkpoint. */
+/** Cancellation honoured: the run stopped and a checkpoint (this run's or an earlier one) is left to resume from. */
 export class TriggerIndexAborted extends Error {
   override name = 'AbortError';
   constructor(readonly checkpoint: string) {
@@ -194,17 +194,31 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
   const meter = new ProgressMeter(totals.tokens, st.corpus.chars);
   const everyMs = 1000 * (opts.checkpointSeconds ?? 60);
   let lastCheckpoint = performance.now();
+  let checkpointed = false;
   let charsRead = 0;
 
   const checkpoint = () => {
+    checkpointed = true;
     st.spool.sync();
     writeCheckpoint(st.dir, { info: st.info, nextParagraph: st.nextParagraph, spoolBytes: st.spool.size, store: st.store });
     lastCheckpoint = performance.now();
   };
 
-  const processPool = async (pool: Pool, next: number, last: boolean) => {
+  // Cancelled where the store and the spool agree (between pools): save both and stop.
+  const stopHere = () => {
+    checkpoint();
+    throw new TriggerIndexAborted(checkpointFile(st.dir));
+  };
+
+  const processPool = async (pool: Pool, next: number) => {
     const touched = new Set<number>();
     for (const batch of planBatches(pool.windows, opts.batch ?? DEFAULT_BATCH)) {
+      // Cancelled inside a pool: its finished batches are in the store but not yet in the spool,
+      // so this state cannot be saved; the last checkpoint, if any, stays the point to resume from.
+      if (opts.signal?.aborted) {
+        if (fs.existsSync(checkpointFile(st.dir))) throw new TriggerIndexAborted(checkpointFile(st.dir));
+        throw Object.assign(new Error('indexing was cancelled before its first checkpoint; nothing was kept'), { name: 'AbortError' });
+      }
       const out = await model.run(paddedIds(batch), hooks, [], { candidateFloors: candidateFloors(st.store, nLayers) });
       totals.candidates += scanBatch(st.store, batch, hooks.map((h) => out.get(h)!), special, touched).candidates;
     }
@@ -215,16 +229,14 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
     totals.tokens += pool.tokens;
     st.nextParagraph = next;
     opts.onProgress?.(meter.report(totals.tokens, totals.paragraphs, charsRead));
-    if (last) return;
-    if (opts.signal?.aborted) {
-      checkpoint();
-      throw new TriggerIndexAborted(checkpointFile(st.dir));
-    }
-    if (performance.now() - lastCheckpoint >= everyMs) checkpoint();
+    if (opts.signal?.aborted) stopHere();
+    // a cancellable run saves its first pool, so a cancel inside any later one has a checkpoint to keep
+    if ((opts.signal && !checkpointed) || performance.now() - lastCheckpoint >= everyMs) checkpoint();
   };
 
   let pool = emptyPool();
   for await (const para of readParagraphs(st.corpus.files)) {
+    if (opts.signal?.aborted) stopHere();
     charsRead += para.text.length;
     if (para.index < st.nextParagraph) continue;
     if (settings.shard && para.index % settings.shard.count !== settings.shard.index) continue;
@@ -233,10 +245,9 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
     pool.windows.push(...windowsOf(para.index, ids, settings.window));
     pool.tokens += ids.length;
     if (pool.tokens >= (opts.poolTokens ?? POOL_TOKENS)) {
-      await processPool(pool, para.index + 1, false);
+      await processPool(pool, para.index + 1);
       pool = emptyPool();
     }
   }
-  // the last pool always completes: cancelling now would save nothing
-  await processPool(pool, st.corpus.paragraphs, true);
+  await processPool(pool, st.corpus.paragraphs);
 }
