@@ -2,16 +2,14 @@
 import * as fs from 'node:fs';
 import type { Model } from '../core';
 import { openTriggerIndex, type TriggerIndex } from '../core/analysis/triggers';
-import { UsageError } from './args';
+import { intOption, UsageError } from './args';
 import { processIo, type Io } from './io';
 import { loadFromArgs } from './load';
 
 export function requiredInt(values: Record<string, unknown>, name: string): number {
-  const raw = values[name];
-  if (raw === undefined) throw new UsageError(`--${name} is required`);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be an integer ≥ 0, got "${String(raw)}"`);
-  return n;
+  if (values[name] === undefined) throw new UsageError(`--${name} is required`);
+  // the index checks the upper end against the model's layers and keys
+  return intOption(values, name, 0, 0, 2 ** 31 - 1);
 }
 
 /**

@@ -12,9 +12,11 @@ import { allHookNames } from './hooks';
 import { openCheckpoint } from './load/checkpoint';
 import type { DownloadProgress } from './load/hub';
 import { loadLlama2c } from './load/llama2c';
+import { assertMemoryFits, checkpointFiles } from './load/memoryEstimate';
 import { resolveModel, type ModelSource } from './load/resolve';
 import type { WeightStore } from './load/weights';
 import { ModelSession, type HookTensor, type Intervention, type RunOptions } from './runtime/session';
+import { checkFinite } from './runtime/finite';
 import { transpose2d, type HostTensor } from './tensor';
 import { HfTokenizer } from './tokenize/hf';
 import { Llama2cTokenizer } from './tokenize/llama2c';
@@ -40,6 +42,9 @@ export interface LoadProgress {
   stage: 'download' | 'read' | 'build' | 'session' | 'ready';
   message: string;
   fraction?: number;
+  /** While reading: checkpoint bytes read so far, of bytesTotal (the weight files' size). */
+  bytesRead?: number;
+  bytesTotal?: number;
 }
 
 export interface LoadOptions {
@@ -50,6 +55,11 @@ export interface LoadOptions {
   /** Skip the graph cache (always build). */
   noCache?: boolean;
   threads?: number;
+  /**
+   * Refuse (InsufficientMemoryError) a load that the free memory cannot hold, estimated from
+   * the checkpoint's headers before anything is read (default true).
+   */
+  memoryCheck?: boolean;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -93,8 +103,11 @@ export class Model {
       progress({ stage: 'download', message: `downloading ${p.file}`, fraction: p.total ? p.loaded / p.total : undefined });
     const src = await resolveModel(spec, { cacheDir, hubEndpoint: opts.hubEndpoint, onDownload, signal: opts.signal });
 
-    progress({ stage: 'read', message: `reading ${src.name}` });
+    if (opts.memoryCheck !== false) assertMemoryFits(src, 'fp32');
+    const bytesTotal = checkpointFiles(src).reduce((a, f) => a + fs.statSync(f).size, 0);
+    progress({ stage: 'read', message: `reading ${src.name}`, bytesRead: 0, bytesTotal });
     const opened = openSource(src);
+    progress({ stage: 'read', message: `read ${src.name}`, bytesRead: bytesTotal, bytesTotal });
     const family = familyFor(opened.raw.model_type);
     const config = family.parseConfig(opened.raw);
     const hash = checkpointHash(opened.contents);
@@ -164,7 +177,9 @@ export class Model {
     for (const f of opts.candidateFloors ?? []) {
       if (f.length !== this.config.dFf && f.length !== 1) throw new Error(`candidate floors must have ${this.config.dFf} entries (one per key) or 1, got ${f.length}`);
     }
-    return this.session.run(ids, hooks, interventions, opts);
+    const out = await this.session.run(ids, hooks, interventions, opts);
+    checkFinite(out, this.info.name);
+    return out;
   }
 
   /** The model in canonical orientation, converted on first use (analyses need it, inference does not). */

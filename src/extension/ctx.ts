@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { Config } from './config';
-import { EngineClient, type RequestOptions } from './engine';
+import { EngineClient, EngineError, type RequestOptions } from './engine';
 import type { EngineMethod, EngineMethods } from './engineProtocol';
 import type { EngineState, InspectView, ModelView } from '../protocol';
 import { KeyHighlighter } from './highlight';
@@ -90,7 +90,11 @@ export class Ctx implements vscode.Disposable {
     const spec = this.config.model;
     if (this.loaded?.spec === spec) return Promise.resolve(this.loaded.info);
     if (this.loading?.spec === spec) return this.loading.promise;
-    const promise = this.load(spec);
+    return this.startLoad(spec, true);
+  }
+
+  private startLoad(spec: string, memoryCheck: boolean): Promise<ModelView> {
+    const promise = this.load(spec, memoryCheck);
     this.loading = { spec, promise };
     const clear = (): void => {
       if (this.loading?.promise === promise) this.loading = undefined;
@@ -139,7 +143,7 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
-  private async load(spec: string): Promise<ModelView> {
+  private async load(spec: string, memoryCheck: boolean): Promise<ModelView> {
     this.setState('loading', `Loading ${spec}…`);
     this.log.info(`loading model ${spec}`);
     const t0 = performance.now();
@@ -153,6 +157,7 @@ export class Ctx implements vscode.Disposable {
               spec,
               cacheDir: path.join(this.extension.globalStorageUri.fsPath, 'models'),
               threads: this.config.threads || defaultThreads(),
+              memoryCheck,
             },
             {
               onProgress: (p) => {
@@ -173,8 +178,16 @@ export class Ctx implements vscode.Disposable {
       const msg = err instanceof Error ? err.message : String(err);
       this.log.error(`loading ${spec} failed: ${msg}`);
       this.setState('error', `Could not load ${spec}: ${msg}`);
+      if (err instanceof EngineError && err.insufficientMemory) this.offerLoadAnyway(spec, msg);
       throw err;
     }
+  }
+
+  /** A load refused by the memory estimate: say why, and let the user load anyway (the estimate can be wrong). */
+  private offerLoadAnyway(spec: string, why: string): void {
+    void vscode.window.showErrorMessage(`FFN Lens: ${why}`, 'Load Anyway').then((choice) => {
+      if (choice === 'Load Anyway' && this.config.model === spec && !this.loading && !this.loaded) this.startLoad(spec, false).catch(() => undefined);
+    });
   }
 
   private setState(state: EngineState, message: string): void {

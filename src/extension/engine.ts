@@ -1,7 +1,7 @@
 // Host side of the engine worker: a typed request/response client over worker_threads. The worker
 // is started lazily (opening VS Code must not cost a model load) and restarted after a crash.
 
-import { Worker } from 'node:worker_threads';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { EngineCancel, EngineMethod, EngineMethods, EngineProgress, EngineReply, EngineRequest } from './engineProtocol';
 
 export interface RequestOptions {
@@ -10,11 +10,15 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** A failed engine request; `aborted` when it stopped because it was cancelled. */
+/**
+ * A failed engine request; `aborted` when it stopped because it was cancelled,
+ * `insufficientMemory` when a load was refused because the model would not fit.
+ */
 export class EngineError extends Error {
   constructor(
     message: string,
     readonly aborted = false,
+    readonly insufficientMemory = false,
   ) {
     super(message);
   }
@@ -71,7 +75,9 @@ export class EngineClient {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(this.workerPath);
+    // SHARE_ENV: the core sets ORT_DISABLE_TELEMETRY in process.env before onnxruntime
+    // loads; only a shared environment reaches the native library (no telemetry)
+    const w = new Worker(this.workerPath, { env: SHARE_ENV });
     w.on('message', (m: EngineReply) => this.onReply(m));
     w.on('error', (e) => {
       this.log(`engine worker error: ${e.stack ?? e.message}`);
@@ -99,7 +105,7 @@ export class EngineClient {
     this.pending.delete(m.id);
     p.cleanup();
     if (m.ok) p.resolve(m.result);
-    else p.reject(new EngineError(m.error, m.aborted === true));
+    else p.reject(new EngineError(m.error, m.aborted === true, m.insufficientMemory === true));
   }
 
   private failAll(e: Error): void {

@@ -25,6 +25,8 @@ export interface LoadParams {
   spec: string;
   cacheDir?: string;
   threads?: number;
+  /** false loads even when the memory estimate says it will not fit (the user chose "Load Anyway"). */
+  memoryCheck?: boolean;
 }
 
 export interface InspectResultView {
@@ -142,5 +144,5 @@ export interface EngineProgress {
 export type EngineReply =
   | { kind: 'response'; id: number; ok: true; result: EngineMethods[EngineMethod]['result'] }
   /** `aborted`: the request was cancelled and stopped cleanly (not a failure to report). */
-  | { kind: 'response'; id: number; ok: false; error: string; aborted?: boolean }
+  | { kind: 'response'; id: number; ok: false; error: string; aborted?: boolean; /** a load refused by the memory estimate */ insufficientMemory?: boolean }
   | { kind: 'progress'; id: number; progress: EngineProgress };

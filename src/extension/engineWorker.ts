@@ -88,7 +88,8 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     model = await core.loadModel(params.spec, {
       cacheDir: params.cacheDir,
       threads: params.threads,
-      onProgress: (p) => job.progress({ stage: p.stage, fraction: p.fraction, message: p.message }),
+      memoryCheck: params.memoryCheck,
+      onProgress: (p) => job.progress({ stage: p.stage, fraction: p.fraction, message: core.loadProgressText(p) }),
     });
     // Warm up once here, while the status bar says "loading": the first analysis and the first
     // value decoding otherwise pay for onnxruntime's first run and the vocabulary projector.
@@ -234,7 +235,8 @@ async function handle(req: EngineRequest): Promise<void> {
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     // A cancelled job's error (the core's TriggerIndexAborted names its checkpoint) is expected.
-    post({ kind: 'response', id: req.id, ok: false, error, ...(controller.signal.aborted ? { aborted: true } : {}) });
+    const insufficientMemory = err instanceof core.InsufficientMemoryError;
+    post({ kind: 'response', id: req.id, ok: false, error, ...(controller.signal.aborted ? { aborted: true } : {}), ...(insufficientMemory ? { insufficientMemory } : {}) });
   } finally {
     running.delete(req.id);
     finish();

@@ -24,7 +24,8 @@ export class StatusBar implements vscode.Disposable {
 
   set(state: EngineState, model: string, detail?: string): void {
     const short = shortName(model);
-    this.item.text = `${ICONS[state]} FFN Lens: ${short}`;
+    // while loading, the phase and MB read are the news: shown in the item itself, not only its tooltip
+    this.item.text = `${ICONS[state]} FFN Lens: ${short}${state === 'loading' && detail ? ` — ${detail}` : ''}`;
     this.item.tooltip = `FFN Lens — ${model}\n${detail ?? state}\nClick to select a model.`;
     this.item.backgroundColor =
       state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

@@ -8,15 +8,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import * as core from '../../src/core';
 import { sharedPath } from '../../src/core/shared';
 import { EngineClient, EngineError } from '../../src/extension/engine';
 import type { EngineProgress } from '../../src/extension/engineProtocol';
+import { bundleEngineWorker } from '../fixtures/engineWorkerBundle';
 import { writeWikitextSample } from '../fixtures/wikitext';
 import { tempDir } from '../support';
 
-const REPO = path.resolve(__dirname, '..', '..');
 const gpt2 = sharedPath('models', 'gpt2-books');
 const stories = sharedPath('models', 'stories260K', 'stories260K.bin');
 const small = writeWikitextSample(path.join(tempDir(), 'wiki40.txt'), 40);
@@ -30,20 +29,7 @@ let smallIndex: string;
 before(async () => {
   if (skip) return;
   tmp = tempDir();
-  // The worker is bundled as the extension's build does, into an ignored folder inside the
-  // repository so that its external packages (onnxruntime-node) resolve from node_modules.
-  const outfile = path.join(REPO, '.cache', 'test-engine', 'engineWorker.js');
-  await esbuild.build({
-    entryPoints: [path.join(REPO, 'src', 'extension', 'engineWorker.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['onnxruntime-node', 'onnxruntime-common', '@huggingface/transformers', 'sharp'],
-    logLevel: 'warning',
-  });
-  client = new EngineClient(outfile, (l) => console.error(l));
+  client = new EngineClient(await bundleEngineWorker('main'), (l) => console.error(l));
   await client.request('load', { spec: gpt2!, cacheDir: path.join(tmp, 'cache') });
   model = await core.loadModel(gpt2!, { cacheDir: path.join(tmp, 'cache') });
   smallIndex = path.join(tmp, 'small.ffn-index');

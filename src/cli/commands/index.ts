@@ -4,6 +4,9 @@ import * as path from 'node:path';
 import { buildTriggerIndex, statusFile, TriggerIndexAborted, writeRunStatus, type IndexProgress, type ScannedCorpus } from '../../core';
 import { defaultModelSpec } from '../../core/shared';
 import { intOption, parse, UsageError } from '../args';
+
+/** Longer than any context FFN Lens can run; the model's own context is checked after loading. */
+const MAX_WINDOW = 1 << 20;
 import { processIo, type Io } from '../io';
 import { loadFromArgs, modelOptions } from '../load';
 import { shellQuote, splitShellWords } from '../shell';
@@ -120,7 +123,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out DIR is required');
   const top = values.top === undefined ? undefined : intOption(values, 'top', 25);
-  const window = values.window === undefined ? undefined : intOption(values, 'window', 128);
+  const window = values.window === undefined ? undefined : intOption(values, 'window', 128, 1, MAX_WINDOW);
   const shard = values.shard === undefined ? undefined : parseShard(values.shard as string);
   const quiet = Boolean(values.quiet);
   const textField = values['text-field'] as string | undefined;
@@ -138,16 +141,20 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   }
   if (values['sbatch-args'] !== undefined) throw new UsageError('--sbatch-args goes with --slurm N');
 
+  // Ctrl-C, `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop at the next paragraph
+  // boundary with a checkpoint; a second signal quits at once (the exit hook of the build
+  // then removes a spool no checkpoint refers to, and the folder's lock)
   const controller = new AbortController();
-  const onSigint = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      io.err('\nffn-lens index: stopped at once; the last periodic checkpoint (if any) remains\n');
-      process.exit(130);
+      io.err(`\nffn-lens index: stopped at once (${signal}); the last periodic checkpoint (if any) remains\n`);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
     }
-    io.err('\nstopping after the current paragraphs and saving a checkpoint… (Ctrl-C again to quit at once)\n');
+    io.err(`\n${signal}: stopping after the current paragraphs and saving a checkpoint… (send it again to quit at once)\n`);
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
   let status: ReturnType<typeof statusWriter> | undefined;
   try {
     const model = await loadFromArgs(values, io, controller.signal);
@@ -194,6 +201,6 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     if (controller.signal.aborted) throw new Error('interrupted before indexing started; nothing was written');
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const s of signals) process.off(s, onSignal);
   }
 }

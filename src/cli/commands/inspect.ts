@@ -1,6 +1,6 @@
 /** `ffn-lens inspect`: tokens, top memories per layer and position, next-token predictions. */
 import { inspect, type InspectResult } from '../../core';
-import { inputText, intOption, parse } from '../args';
+import { inputText, intOption, numberOption, parse } from '../args';
 import { loadFromArgs, modelOptions } from '../load';
 import { processIo, type Io } from '../io';
 import { printable, table } from '../table';
@@ -39,7 +39,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
   });
   const text = inputText(values);
   const topK = intOption(values, 'top', 10);
-  const threshold = values.threshold === undefined ? 0 : Number(values.threshold);
+  const threshold = numberOption(values, 'threshold', 0);
   const model = await loadFromArgs(values, io);
   try {
     const result = await inspect(model, text, { topK, threshold });

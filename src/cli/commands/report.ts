@@ -1,6 +1,9 @@
 /** `ffn-lens report`: the paper's statistics for a model and index, as HTML and/or JSON. */
-import { openTriggerIndex, paperStatistics, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
-import { intOption, parse, UsageError } from '../args';
+import { indexedCorpus, openTriggerIndex, paperStatistics, renderReport, writeFileAtomic, type PaperStatistics } from '../../core';
+import { intOption, numberOption, parse, UsageError } from '../args';
+
+/** Sampled positions are run through the model; a billion would only exhaust memory. */
+const MAX_POSITIONS = 1_000_000;
 import { processIo, type Io } from '../io';
 import { loadFromArgs, modelOptions } from '../load';
 import { stageReporter } from '../stages';
@@ -53,18 +56,17 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     seed: { type: 'string' },
   });
   if (!values.index) throw new UsageError('--index DIR is required (build one with `ffn-lens index`)');
-  const threshold = values.threshold === undefined ? 0 : Number(values.threshold);
-  if (!Number.isFinite(threshold)) throw new UsageError(`--threshold must be a number, got "${String(values.threshold)}"`);
-  const positions = intOption(values, 'positions', 1000);
-  const seed = intOption(values, 'seed', 1, 0);
-  const maxMemories = values['max-memories'] === undefined ? undefined : intOption(values, 'max-memories', 1);
+  const threshold = numberOption(values, 'threshold', 0);
+  const positions = intOption(values, 'positions', 1000, 1, MAX_POSITIONS);
+  const seed = intOption(values, 'seed', 1, 0, 2 ** 32 - 1);
+  const maxMemories = values['max-memories'] === undefined ? undefined : intOption(values, 'max-memories', 1, 1, 2 ** 31 - 1);
 
   const model = await loadFromArgs(values, io);
   try {
     const index = openTriggerIndex(values.index as string, model);
-    // the corpus defaults to the files the index was built from, where they still are
+    // the corpus defaults to the files the index was built from, if they are still those files
     const given = [...((values.corpus as string[] | undefined) ?? []), ...positionals];
-    const corpus = given.length ? given : index.info.corpus.map((f) => f.path);
+    const corpus = given.length ? given : await indexedCorpus(index.info.corpus);
     const stats = await paperStatistics(model, index, {
       corpus,
       window: index.info.settings.window,

@@ -5,6 +5,7 @@
  */
 import { readKey, readValue, type ReadToken, type VectorReading } from '../../core';
 import { intOption, parse, UsageError } from '../args';
+import { requiredInt } from '../indexArgs';
 import { processIo, type Io } from '../io';
 import { loadFromArgs, modelOptions } from '../load';
 import { printable, table } from '../table';
@@ -27,9 +28,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     'final-norm': { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  if (values.layer === undefined || values.key === undefined) throw new UsageError('--layer and --key are required');
-  const layer = intOption(values, 'layer', 0, 0);
-  const key = intOption(values, 'key', 0, 0);
+  const layer = requiredInt(values, 'layer');
+  const key = requiredInt(values, 'key');
   const top = intOption(values, 'top', 10);
   const finalNorm = Boolean(values['final-norm']);
   const model = await loadFromArgs(values, io);

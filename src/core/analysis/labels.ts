@@ -7,8 +7,12 @@
  * Format: { "version": 1, "model"?: "<model hash>", "labels": [{ "layer", "key", "text", "kind" }] }
  */
 import * as fs from 'node:fs';
+import { readRegularFile } from '../io/readFile';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic';
+
+/** Hand-written labels stay far below this; it bounds what a damaged file makes us read. */
+const MAX_LABELS_BYTES = 64 * 1024 * 1024;
 
 export type LabelKind = 'shallow' | 'semantic';
 
@@ -41,11 +45,12 @@ function checkLabel(file: string, raw: unknown, i: number): KeyLabel {
  */
 export function readLabels(file: string, modelHash?: string): KeyLabel[] {
   let text: string;
+  if (!fs.existsSync(file)) return [];
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // a regular file of bounded size (a FIFO or /dev/zero here would hang or fill memory)
+    text = readRegularFile(file, 'labels file', { maxBytes: MAX_LABELS_BYTES }).toString('utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new LabelFileError(`cannot read ${file}: ${(e as Error).message}`);
+    throw new LabelFileError((e as Error).message);
   }
   let json: unknown;
   try {

@@ -9,7 +9,7 @@ import type { Model } from '../model';
 import { DataType } from '../onnx/model';
 import type { ModelSession } from '../runtime/session';
 import type { HostTensor } from '../tensor';
-import { analysisSession, vocabScores, type LensMode } from './vocab';
+import { analysisSession, inRowChunks, unembedFeed, vocabScores, type LensMode } from './vocab';
 
 const INPUT = 'x';
 const TARGET = 'target';
@@ -50,7 +50,14 @@ export async function tokenRanks(model: Model, x: HostTensor, targets: ArrayLike
   if (targets.length !== n) throw new Error(`tokenRanks: ${n} rows but ${targets.length} targets`);
   if (n === 0) return new Int32Array(0);
   const session = await sessionFor(model, opts.finalNorm ? 'normed' : 'raw');
-  const out = await session.runFeeds({ [INPUT]: x, [TARGET]: BigInt64Array.from(Array.from(targets, BigInt)) }, [ABOVE]);
-  // counts are exact in fp32 below 2^24, far above any vocabulary
-  return Int32Array.from(out.get(ABOVE)!.data, (c) => c + 1);
+  const d = x.shape[1];
+  const ranks = new Int32Array(n);
+  await inRowChunks(model, n, async (start, end) => {
+    const rows = { data: x.data.subarray(start * d, end * d), shape: [end - start, d] };
+    const target = BigInt64Array.from(Array.from({ length: end - start }, (_, i) => BigInt(targets[start + i])));
+    const out = await session.runFeeds({ ...unembedFeed(model), [INPUT]: rows, [TARGET]: target }, [ABOVE]);
+    // counts are exact in fp32 below 2^24, far above any vocabulary
+    out.get(ABOVE)!.data.forEach((c, i) => (ranks[start + i] = c + 1));
+  });
+  return ranks;
 }

@@ -1,8 +1,9 @@
 /**
  * The value→vocabulary table: for every memory of a model, the top-k and bottom-k tokens
  * of pᵢ = softmax(vᵢ·E) (or of the final-norm lens, as a setting) and max pᵢ. Search,
- * agreement and composition statistics all read it, so it is computed once, in batched
- * onnxruntime calls (VocabProjector), and cached on disk per model hash and setting.
+ * agreement and composition statistics all read it, so it is computed once, layer by
+ * layer, streamed over the vocabulary (vocabStream.ts: memory bounded at any vocabulary
+ * size), and cached on disk per model hash and setting.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import { tryWriteFileAtomic } from '../io/atomic';
 import type { Model } from '../model';
 import { sliceRows } from '../tensor';
 import { decodeValueTable, encodeValueTable, ValueTableFileError, type ValueTableData, type ValueTableKey } from './valueTableFile';
-import { VocabProjector } from './vocab';
+import { projectStreamed, STREAM_ROWS } from './vocabStream';
 
 export { ValueTableFileError } from './valueTableFile';
 
@@ -29,7 +30,7 @@ export interface ValueTableOptions {
   finalNorm?: boolean;
   /** Tokens kept per memory on each side (default 50). */
   k?: number;
-  /** Rows per onnxruntime call (default: about 2^26 logits per call, at most 1024 rows). */
+  /** Rows per projection (default STREAM_ROWS); progress is reported after each. */
   batchSize?: number;
   cacheDir?: string;
   /** Neither read nor write the cache. */
@@ -107,9 +108,7 @@ export function valueTablePath(cacheDir: string, key: ValueTableKey): string {
 export async function computeValueTable(model: Model, opts: ValueTableOptions = {}): Promise<ValueTable> {
   const key = tableKey(model, opts.finalNorm ?? false, Math.min(opts.k ?? DEFAULT_TABLE_K, model.config.vocabSize));
   const { nLayers, dFf, k } = key;
-  // the call holds [batch, vocab] logits and probabilities: bound that, not the row count,
-  // so 256k-token vocabularies stay near 0.5 GB while GPT-2's still gets big, efficient calls
-  const batch = opts.batchSize ?? Math.max(16, Math.min(1024, Math.floor(2 ** 26 / model.config.vocabSize)));
+  const batch = opts.batchSize ?? STREAM_ROWS;
   const n = nLayers * dFf;
   const t: ValueTableData = {
     ...key,
@@ -120,13 +119,12 @@ export async function computeValueTable(model: Model, opts: ValueTableOptions = 
     maxProb: new Float32Array(n),
   };
   opts.signal?.throwIfAborted();
-  const projector = await VocabProjector.for(model);
   for (let layer = 0; layer < nLayers; layer++) {
     const values = model.values(layer);
     for (let start = 0; start < dFf; start += batch) {
       opts.signal?.throwIfAborted();
       const end = Math.min(dFf, start + batch);
-      const p = await projector.project(sliceRows(values, start, end), k, { finalNorm: key.finalNorm, bottom: true });
+      const p = await projectStreamed(model, sliceRows(values, start, end), k, { finalNorm: key.finalNorm, signal: opts.signal });
       const m = layer * dFf + start;
       t.topIds.set(p.top.ids, m * k);
       t.topProbs.set(p.top.probs, m * k);

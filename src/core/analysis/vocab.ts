@@ -2,12 +2,17 @@
  * Projection of d_model vectors into the vocabulary (logit lens): p = softmax(x·E), or
  * softmax(norm(x)·E) through the final norm. Runs as a small onnxruntime graph of its
  * own, built on first use, so decoding thousands of value vectors is one batched call.
+ *
+ * E is a graph input, not an initializer: onnxruntime reads the host array in place, so
+ * every lens graph (both modes, ranks) shares one copy of it instead of holding its own
+ * (1 GB each at Llama 3's 128k × 2048), and the graphs stay a few KB to build.
  */
 import { norm as normBlock } from '../graph/blocks';
 import { GraphBuilder } from '../graph/builder';
+import type { Linear } from '../arch/types';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
-import { ModelSession } from '../runtime/session';
+import { ModelSession, type Feed } from '../runtime/session';
 import type { HostTensor } from '../tensor';
 
 export interface VocabTop {
@@ -26,16 +31,56 @@ export interface Projection {
 
 const INPUT = 'x';
 const K_INPUT = 'k';
+const UNEMBED = 'unembed';
+
+/**
+ * Rows per onnxruntime call for a vocabulary: each call holds a few [rows, vocab] fp32
+ * buffers (scores, probabilities), so bound rows × vocab (2^26 scores, 256 MB each) rather
+ * than the rows: 256k-token vocabularies get 256-row calls, GPT-2's still 1024.
+ */
+export function rowsPerCall(vocabSize: number): number {
+  return Math.max(16, Math.min(1024, Math.floor(2 ** 26 / vocabSize)));
+}
 
 /** How a d_model vector is read in the vocabulary: x·E as is, or norm(x)·E through the final norm. */
 export type LensMode = 'raw' | 'normed';
 
-/** Vocabulary scores (logits) of the rows of `x` under `mode`: the part every lens graph shares. */
-export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode): string {
-  const unembed = model.unembed();
+const unembeds = new WeakMap<Model, Linear>();
+
+/** E of a model, taken once and kept while the model lives: every lens graph is fed this one array. */
+function unembedOf(model: Model): Linear {
+  let u = unembeds.get(model);
+  if (!u) unembeds.set(model, (u = model.unembed()));
+  return u;
+}
+
+/** Token ids [start, end) of the vocabulary, as the names of two int64 [1] tensors of a graph. */
+export interface VocabColumns {
+  start: string;
+  end: string;
+}
+
+/**
+ * Vocabulary scores (logits) of the rows of `x` under `mode`: the part every lens graph
+ * shares. With `columns`, only those tokens' scores (E sliced inside the graph).
+ */
+export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode, columns?: VocabColumns): string {
+  const unembed = unembedOf(model);
   const input = mode === 'raw' ? x : normBlock(g, model.config, x, model.finalNorm(), 'final_norm');
-  const scores = g.op('MatMul', [input, g.weight('unembed.weight', unembed.weight)]);
-  return unembed.bias ? g.op('Add', [scores, g.weight('unembed.bias', unembed.bias)]) : scores;
+  const slice = (t: string, axis: number) => (columns ? g.op('Slice', [t, columns.start, columns.end, g.constInt([axis])]) : t);
+  const scores = g.op('MatMul', [input, slice(g.input(UNEMBED, DataType.FLOAT, unembed.weight.shape), 1)]);
+  return unembed.bias ? g.op('Add', [scores, slice(g.weight('unembed.bias', unembed.bias), 0)]) : scores;
+}
+
+/** The feed vocabScores' graphs need besides their own inputs: E itself, passed by reference. */
+export function unembedFeed(model: Model): Record<string, Feed> {
+  return { [UNEMBED]: unembedOf(model).weight };
+}
+
+/** Runs `call` on consecutive row ranges of at most rowsPerCall(vocab) rows, in order. */
+export async function inRowChunks(model: Model, n: number, call: (start: number, end: number) => Promise<void>): Promise<void> {
+  const step = rowsPerCall(model.config.vocabSize);
+  for (let s = 0; s < n; s += step) await call(s, Math.min(n, s + step));
 }
 
 /** A session over a small analysis graph (no FFN patch inputs). */
@@ -94,16 +139,23 @@ export class VocabProjector {
     const dModel = this.model.config.dModel;
     if (x.shape[1] !== dModel) throw new Error(`vocab projection: rows have ${x.shape[1]} values, the model has d_model ${dModel}`);
     const mode = opts.finalNorm ? 'normed' : 'raw';
-    const outputs = [`${mode}.top.probs`, `${mode}.top.ids`, ...(opts.bottom ? [`${mode}.bottom.probs`, `${mode}.bottom.ids`] : [])];
-    const out = await (await this.session(mode)).runFeeds({ [INPUT]: x, [K_INPUT]: BigInt64Array.of(BigInt(k)) }, outputs);
-    const pick = (side: string): VocabTop => ({
-      ids: Int32Array.from(out.get(`${mode}.${side}.ids`)!.data),
-      probs: out.get(`${mode}.${side}.probs`)!.data,
-      k,
+    const session = await this.session(mode);
+    const sides = opts.bottom ? ['top', 'bottom'] : ['top'];
+    const outputs = sides.flatMap((side) => [`${mode}.${side}.probs`, `${mode}.${side}.ids`]);
+    const result = new Map(sides.map((side): [string, VocabTop] => [side, { ids: new Int32Array(n * k), probs: new Float32Array(n * k), k }]));
+    const feeds = { ...unembedFeed(this.model), [K_INPUT]: BigInt64Array.of(BigInt(k)) };
+    await inRowChunks(this.model, n, async (start, end) => {
+      const rows = { data: x.data.subarray(start * dModel, end * dModel), shape: [end - start, dModel] };
+      const out = await session.runFeeds({ ...feeds, [INPUT]: rows }, outputs);
+      for (const side of sides) {
+        const r = result.get(side)!;
+        r.ids.set(out.get(`${mode}.${side}.ids`)!.data, start * k);
+        r.probs.set(out.get(`${mode}.${side}.probs`)!.data, start * k);
+      }
     });
-    const top = pick('top');
+    const top = result.get('top')!;
     const maxProb = new Float32Array(n);
     for (let i = 0; i < n; i++) maxProb[i] = top.probs[i * k];
-    return { top, bottom: opts.bottom ? pick('bottom') : undefined, maxProb };
+    return { top, bottom: result.get('bottom'), maxProb };
   }
 }

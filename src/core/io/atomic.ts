@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeError } from './errors';
 
 let counter = 0;
 
@@ -24,8 +25,7 @@ export function writeFileAtomic(file: string, chunks: readonly (Uint8Array | str
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`cannot write ${file}: ${err.code ?? err.message}`), { code: err.code, cause: e });
+    throw writeError(file, e);
   }
 }
 

@@ -6,6 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SafetensorsFile, SafetensorsWeightStore } from './safetensors';
 import type { WeightStore } from './weights';
+import { containedPath } from '../io/paths';
+import { checkRegularFile, readRegularFile } from '../io/readFile';
+
+/** config.json is a few kB; anything near this is not one (and is not read whole). */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export interface Checkpoint {
   dir: string;
@@ -35,9 +40,9 @@ function nestingDepth(root: unknown): number {
 function readJson(file: string, what: string): Record<string, unknown> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`${what} not found: ${file}`);
+    text = readRegularFile(file, what, { maxBytes: MAX_CONFIG_BYTES }).toString('utf8');
+  } catch (e) {
+    throw (e as NodeJS.ErrnoException).code === 'ENOENT' || !fs.existsSync(file) ? new Error(`${what} not found: ${file}`) : e;
   }
   try {
     const v = JSON.parse(text);
@@ -57,13 +62,17 @@ export function weightFiles(dir: string): string[] {
     const names = Object.values(map as Record<string, unknown>);
     if (!names.every((n): n is string => typeof n === 'string')) throw new Error(`${index}: every "weight_map" entry must name a shard file`);
     const shards = [...new Set(names)].sort();
-    for (const s of shards) {
-      if (!fs.existsSync(path.join(dir, s))) throw new Error(`missing shard ${s} listed in ${index}`);
-    }
-    return shards.map((s) => path.join(dir, s));
+    // shard names come from the file: each must stay inside the model directory
+    const files = shards.map((s) => containedPath(dir, s, index));
+    files.forEach((f, i) => {
+      if (!fs.existsSync(f)) throw new Error(`missing shard ${shards[i]} listed in ${index}`);
+      checkRegularFile(f, 'safetensors shard');
+    });
+    return files;
   }
   const single = path.join(dir, 'model.safetensors');
   if (!fs.existsSync(single)) throw new Error(`${dir}: no model.safetensors or model.safetensors.index.json`);
+  checkRegularFile(single, 'safetensors file');
   return [single];
 }
 

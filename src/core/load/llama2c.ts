@@ -5,11 +5,11 @@
  * same attention as llama2.c's interleaved RoPE. One loader, one orientation: the graph builder
  * never needs to know the checkpoint came from llama2.c.
  */
-import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { endianness } from 'node:os';
 import type { HostTensor } from '../tensor';
 import { MemoryWeightStore, type WeightStore } from './weights';
+import { readRegularFile } from '../io/readFile';
 
 export interface Llama2cHeader {
   dim: number;
@@ -158,11 +158,8 @@ function floatView(buf: Buffer): Float32Array {
 export function loadLlama2c(path: string): { config: Record<string, unknown>; weights: WeightStore; contents: Uint8Array } {
   // Typed arrays are host-endian; the format is little-endian.
   if (endianness() !== 'LE') throw new Error(`${path}: llama2.c checkpoints are little-endian; this host is big-endian`);
-  const size = fs.statSync(path).size;
-  if (size > bufferConstants.MAX_LENGTH) {
-    throw new Error(`${path}: ${size} bytes is more than a Node Buffer can hold (${bufferConstants.MAX_LENGTH}); models this large are out of scope for the llama2.c loader`);
-  }
-  const buf = fs.readFileSync(path);
+  // a regular file (not a FIFO or a device), read no further than its size
+  const buf = readRegularFile(path, 'llama2.c checkpoint', { maxBytes: bufferConstants.MAX_LENGTH });
   const h = parseLlama2cHeader(buf, path);
 
   const layout = fileLayout(h, !h.sharedClassifier);

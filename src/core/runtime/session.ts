@@ -2,6 +2,7 @@
  * The only module that imports onnxruntime: sessions over built graphs, runs that fetch
  * just the hooks asked for, and interventions turned into the graph's patch inputs.
  */
+import './offline'; // first: sets ORT_DISABLE_TELEMETRY before onnxruntime-node loads
 import * as ort from 'onnxruntime-node';
 import { candidateFloorInput, INPUT_IDS, patchInputs, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS, type GraphInfo } from '../graph/contract';
 import { isCandidateHook, LOGITS, PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';

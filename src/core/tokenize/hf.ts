@@ -5,19 +5,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readJsonObject } from '../io/readFile';
+import { checkTokenizerJson } from './tokenizerJson';
 import type { Tokenizer, TokenSpan } from './types';
 
 type TokenizerJson = Record<string, unknown> & { model?: { vocab?: unknown } };
 type TokenizerConfig = Record<string, unknown>;
 type HfTokenizerImpl = import('@huggingface/tokenizers').Tokenizer;
 
+/** Large-vocabulary tokenizer.json files are tens of MB; this bounds what is read, no more. */
+const MAX_TOKENIZER_JSON_BYTES = 512 * 1024 * 1024;
+
+/** A tokenizer file when present (a regular file, bounded, UTF-8 JSON object), else undefined. */
 function readJson(file: string): Record<string, unknown> | undefined {
   if (!fs.existsSync(file)) return undefined;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
+  return readJsonObject(file, 'tokenizer file', MAX_TOKENIZER_JSON_BYTES);
 }
 
 /** tokenizer_config.json spells special tokens as strings or as {content} objects. */
@@ -131,6 +133,7 @@ export class HfTokenizer implements Tokenizer {
     const file = path.join(dir, 'tokenizer.json');
     const json = readJson(file) as TokenizerJson | undefined;
     if (!json) throw new Error(`no tokenizer.json in ${dir} (FFN Lens reads Hugging Face fast-tokenizer files)`);
+    checkTokenizerJson(json, file);
     const config = readJson(path.join(dir, 'tokenizer_config.json')) ?? {};
     const { Tokenizer } = await import('@huggingface/tokenizers');
     try {

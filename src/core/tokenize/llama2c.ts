@@ -3,8 +3,11 @@
  * (score, bytes) pairs. encode() reproduces run.c `encode(t, text, bos=1, eos=0)` token for
  * token and decode() what run.c's generate loop prints, so ids match the reference runner.
  */
-import * as fs from 'node:fs';
+import { readRegularFile } from '../io/readFile';
 import type { Tokenizer, TokenSpan } from './types';
+
+/** Far above any real tok*.bin (32k pieces take ~0.4 MB): a bound, not a format rule. */
+const MAX_TOKENIZER_BYTES = 256 * 1024 * 1024;
 
 const UNK = 0;
 const BOS = 1;
@@ -89,7 +92,7 @@ export class Llama2cTokenizer implements Tokenizer {
   }
 
   static fromFile(path: string, vocabSize?: number): Llama2cTokenizer {
-    return Llama2cTokenizer.parse(fs.readFileSync(path), vocabSize, path);
+    return Llama2cTokenizer.parse(readRegularFile(path, 'llama2.c tokenizer', { maxBytes: MAX_TOKENIZER_BYTES }), vocabSize, path);
   }
 
   encode(text: string): number[] {

@@ -1,7 +1,6 @@
 // Worker side of the paper report: the statistics of Geva et al. (2021) on the trigger index and
 // the corpus it was built from, rendered to the core's self-contained HTML.
 
-import * as fs from 'node:fs';
 import * as core from '../../core/index';
 import type { EngineMethods, EngineProgress } from '../engineProtocol';
 
@@ -12,9 +11,8 @@ export async function paperReport(
   cacheDir: string | undefined,
   job: { signal: AbortSignal; progress: (p: EngineProgress) => void },
 ): Promise<EngineMethods['paperReport']['result']> {
-  const corpus = index.info.corpus.map((f) => f.path);
-  const missing = corpus.find((f) => !fs.existsSync(f));
-  if (missing) throw new Error(`the corpus file ${missing} that the trigger index was built from is no longer there; the report samples positions from it`);
+  // the files the index was built from, unchanged (same sha256), or a clear error
+  const corpus = await core.indexedCorpus(index.info.corpus, job.signal);
   const t0 = performance.now();
   const stats = await core.paperStatistics(model, index, {
     corpus,

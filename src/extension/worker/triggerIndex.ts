@@ -60,9 +60,8 @@ export function folderState(model: core.Model, dir: string): IndexFolderState {
 }
 
 export function discardCheckpoint(dir: string): void {
-  const abs = path.resolve(dir);
-  fs.rmSync(core.checkpointFile(abs), { force: true });
-  fs.rmSync(core.spoolFile(abs), { force: true });
+  // under the folder's lock: never while a CLI run is writing there
+  core.discardTriggerIndexRun(dir);
 }
 
 export async function buildIndex(

@@ -13,6 +13,7 @@ import { checkpointFile, indexFile, INDEX_FORMAT, INDEX_VERSION, readCheckpoint,
 import { ProgressMeter, type IndexProgress } from './progress';
 import { candidateFloors, scanBatch } from './scan';
 import { TokenSpool } from './spool';
+import { lockFolder } from '../../io/lock';
 import { TopNStore } from './topn';
 import { DEFAULT_BATCH, paddedIds, planBatches, POOL_TOKENS, windowsOf, type BatchLimits, type Window } from './windows';
 
@@ -129,51 +130,69 @@ export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promi
   opts.onCorpus?.(corpus);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`--out ${opts.out} is a file; give a folder for the index`);
 
-  const start = startingPoint(model, opts, dir, corpus);
-  if (start === 'done') return;
-  const { ck, settings } = start;
-
   const createdDir = !fs.existsSync(dir);
   fs.mkdirSync(dir, { recursive: true });
-  const info: TriggerIndexInfo = {
-    format: INDEX_FORMAT,
-    version: INDEX_VERSION,
-    model: { name: model.info.name, hash: model.info.hash, source: model.info.source, nLayers: model.config.nLayers, dFf: model.config.dFf, vocabSize: model.config.vocabSize, contextSize: model.config.contextSize },
-    corpus: corpus.files,
-    corpusParagraphs: corpus.paragraphs,
-    settings,
-    totals: ck ? { ...ck.info.totals } : { paragraphs: 0, windows: 0, tokens: 0, candidates: 0 },
-  };
-  const { nLayers, dFf } = model.config;
-  const store = new TopNStore(nLayers * dFf, settings.top);
-  if (ck) {
-    store.count.set(ck.store.count);
-    store.coeff.set(ck.store.coeff);
-    store.paragraph.set(ck.store.paragraph);
-    store.window.set(ck.store.window);
-    store.position.set(ck.store.position);
-    store.restoreThresholds();
-  }
+  // one writer per folder, from before the checkpoint is read until the last file is written
+  const lock = lockFolder(dir, 'building a trigger index');
   let spool: TokenSpool | undefined;
+  // leave nothing behind but what was there before, unless a checkpoint (this run's or
+  // an earlier one) makes the spool worth keeping; also when the process exits mid-run
+  // (a second Ctrl-C, or process.exit from anywhere)
+  const abandon = () => {
+    spool?.close();
+    spool = undefined;
+    if (!fs.existsSync(checkpointFile(dir))) fs.rmSync(spoolFile(dir), { force: true });
+    lock.release();
+    if (createdDir && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  };
+  process.once('exit', abandon);
   try {
-    spool = TokenSpool.open(spoolFile(dir), ck?.spoolBytes ?? 0);
+    const start = startingPoint(model, opts, dir, corpus);
+    if (start === 'done') return abandon();
+    const { ck, settings } = start;
+    const info: TriggerIndexInfo = {
+      format: INDEX_FORMAT,
+      version: INDEX_VERSION,
+      model: { name: model.info.name, hash: model.info.hash, source: model.info.source, nLayers: model.config.nLayers, dFf: model.config.dFf, vocabSize: model.config.vocabSize, contextSize: model.config.contextSize },
+      corpus: corpus.files,
+      corpusParagraphs: corpus.paragraphs,
+      settings,
+      totals: ck ? { ...ck.info.totals } : { paragraphs: 0, windows: 0, tokens: 0, candidates: 0 },
+    };
+    const { nLayers, dFf } = model.config;
+    const store = new TopNStore(nLayers * dFf, settings.top);
+    if (ck) {
+      store.count.set(ck.store.count);
+      store.coeff.set(ck.store.coeff);
+      store.paragraph.set(ck.store.paragraph);
+      store.window.set(ck.store.window);
+      store.position.set(ck.store.position);
+      store.restoreThresholds();
+    }
+    spool = ck ? TokenSpool.resume(spoolFile(dir), { bytes: ck.spoolBytes, sha256: ck.spoolSha256, paragraphLimit: ck.nextParagraph }) : TokenSpool.create(spoolFile(dir));
     await run(model, opts, { dir, corpus, info, store, spool, nextParagraph: ck?.nextParagraph ?? 0 });
     const entries = store.sorted();
     const wanted = new Set(entries.paragraph);
     writeIndex(dir, info, entries, spool.collect(wanted));
-    spool.close();
-    spool = undefined;
+    fs.rmSync(checkpointFile(dir), { force: true });
+    abandon();
+  } catch (e) {
+    abandon();
+    throw e;
+  } finally {
+    process.off('exit', abandon);
+  }
+}
+
+/** Deletes an unfinished run's checkpoint and spool, so the next build starts over; refused while a run holds the folder. */
+export function discardTriggerIndexRun(out: string): void {
+  const dir = path.resolve(out);
+  const lock = lockFolder(dir, 'discarding an unfinished index run');
+  try {
     fs.rmSync(checkpointFile(dir), { force: true });
     fs.rmSync(spoolFile(dir), { force: true });
-  } catch (e) {
-    spool?.close();
-    // a checkpoint (this run's or an earlier one) stays usable with its spool; otherwise
-    // leave nothing behind but what was there before
-    if (!fs.existsSync(checkpointFile(dir))) {
-      fs.rmSync(spoolFile(dir), { force: true });
-      if (createdDir && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
-    }
-    throw e;
+  } finally {
+    lock.release();
   }
 }
 
@@ -200,7 +219,7 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
   const checkpoint = () => {
     checkpointed = true;
     st.spool.sync();
-    writeCheckpoint(st.dir, { info: st.info, nextParagraph: st.nextParagraph, spoolBytes: st.spool.size, store: st.store });
+    writeCheckpoint(st.dir, { info: st.info, nextParagraph: st.nextParagraph, spoolBytes: st.spool.size, spoolSha256: st.spool.digest(), store: st.store });
     lastCheckpoint = performance.now();
   };
 

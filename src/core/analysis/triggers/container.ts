@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { writeFileAtomic } from '../../io/atomic';
+import { openRegularFile, readRegularFile } from '../../io/readFile';
 
 if (os.endianness() !== 'LE') throw new Error('trigger indexes are little-endian; this machine is big-endian');
 
@@ -67,7 +68,7 @@ export class SectionReader {
 
 /** Reads and verifies a container; the header is returned as parsed JSON for the caller to check. */
 export function readContainer(file: string, magic: string, what: string): { header: unknown; sections: SectionReader } {
-  const raw = fs.readFileSync(file);
+  const raw = readRegularFile(file, what);
   // a fresh ArrayBuffer: typed-array views need 4-byte alignment
   const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
   const bytes = new Uint8Array(buf);
@@ -95,7 +96,7 @@ const MAX_HEADER_BYTES = 64 << 20;
  * whole file with readContainer, which checks it.
  */
 export function readContainerHeader(file: string, magic: string, what: string): unknown {
-  const fd = fs.openSync(file, 'r');
+  const { fd } = openRegularFile(file, what);
   try {
     const head = Buffer.alloc(12);
     if (fs.readSync(fd, head, 0, 12, 0) < 12 || head.toString('latin1', 0, 8) !== magic) throw new Error(`${file} is not ${what}`);

@@ -158,6 +158,19 @@ export async function scanCorpus(inputs: readonly string[], opts: ScanOptions = 
 }
 
 /**
+ * The corpus files an index names (absolute paths written when it was built), usable only
+ * if they are still those very files: the same sha256 as the index recorded. A changed
+ * corpus would skew statistics, and an index from elsewhere cannot point at other files.
+ */
+export async function indexedCorpus(files: readonly CorpusFile[], signal?: AbortSignal): Promise<string[]> {
+  const paths = files.map((f) => f.path);
+  const scanned = await scanCorpus(paths, { signal, textField: files.find((f) => f.field)?.field });
+  const diff = corpusDifference(files, scanned.files);
+  if (diff) throw new CorpusError(`the corpus files the trigger index names are not those it was built from (${diff}); give the corpus explicitly`);
+  return paths;
+}
+
+/**
  * Second pass: the paragraphs in order. Fails clearly when a file vanished or changed
  * since the first pass (its hash or paragraph count differs), so an index never mixes
  * two versions of a corpus.

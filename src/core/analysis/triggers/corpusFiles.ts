@@ -8,6 +8,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { READ_NONBLOCKING } from '../../io/readFile';
 
 /** How a corpus file is stored; recorded per file in the index. */
 export type CorpusFormat = 'text' | 'text.gz' | 'jsonl' | 'jsonl.gz' | 'parquet';
@@ -47,7 +48,7 @@ const PARQUET_MAGIC = Buffer.from('PAR1', 'latin1');
 /** A file's format: its magic bytes first (gzip, Parquet), then its name; plain text by default. */
 export async function detectFormat(file: string): Promise<CorpusFormat> {
   const head = Buffer.alloc(4);
-  const fh = await fsp.open(file, 'r');
+  const fh = await fsp.open(file, READ_NONBLOCKING);
   let n: number;
   try {
     n = (await fh.read(head, 0, 4, 0)).bytesRead;

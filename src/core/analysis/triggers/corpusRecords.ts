@@ -15,6 +15,7 @@ import * as fsp from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { CorpusError, type CorpusFormat } from './corpusFiles';
+import { READ_NONBLOCKING } from '../../io/readFile';
 
 export type RecordEvent =
   /** More text of the current record. */
@@ -45,7 +46,7 @@ export const MAX_RECORD_BYTES = 64 << 20;
 
 /** The file's bytes in chunks of fresh buffers (a consumer may hold them), tallied as read. */
 async function* fileChunks(file: string, tally: ByteTally, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const fh = await fsp.open(file, 'r');
+  const fh = await fsp.open(file, READ_NONBLOCKING);
   try {
     for (;;) {
       signal?.throwIfAborted();

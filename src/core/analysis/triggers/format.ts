@@ -152,12 +152,14 @@ export interface Checkpoint {
   nextParagraph: number;
   /** Valid length of the token spool; anything after it is discarded on resume. */
   spoolBytes: number;
+  /** sha256 of those bytes (checkpoints written before it was recorded lack it). */
+  spoolSha256?: string;
   /** The heaps as they were (heap order, not sorted). */
   store: { n: number; count: Uint32Array; coeff: Float32Array; paragraph: Uint32Array; window: Uint32Array; position: Uint32Array };
 }
 
 export function writeCheckpoint(dir: string, c: Checkpoint): void {
-  const header = { info: canonicalInfo(c.info), nextParagraph: c.nextParagraph, spoolBytes: c.spoolBytes, n: c.store.n };
+  const header = { info: canonicalInfo(c.info), nextParagraph: c.nextParagraph, spoolBytes: c.spoolBytes, spoolSha256: c.spoolSha256, n: c.store.n };
   const s = c.store;
   writeContainer(checkpointFile(dir), CHECKPOINT_MAGIC, header, [s.count, s.coeff, s.paragraph, s.window, s.position]);
 }
@@ -165,13 +167,13 @@ export function writeCheckpoint(dir: string, c: Checkpoint): void {
 export function readCheckpoint(dir: string): Checkpoint {
   const file = checkpointFile(dir);
   const { header, sections } = readContainer(file, CHECKPOINT_MAGIC, 'a trigger-index checkpoint');
-  const h = header as { info: unknown; nextParagraph: number; spoolBytes: number; n: number };
+  const h = header as { info: unknown; nextParagraph: number; spoolBytes: number; spoolSha256?: string; n: number };
   const info = checkInfo(file, h.info);
   const nKeys = info.model.nLayers * info.model.dFf;
   const slots = nKeys * h.n;
   const store = { n: h.n, count: sections.u32(nKeys).slice(), coeff: sections.f32(slots).slice(), paragraph: sections.u32(slots).slice(), window: sections.u32(slots).slice(), position: sections.u32(slots).slice() };
   sections.done();
-  return { info, nextParagraph: h.nextParagraph, spoolBytes: h.spoolBytes, store };
+  return { info, nextParagraph: h.nextParagraph, spoolBytes: h.spoolBytes, spoolSha256: h.spoolSha256, store };
 }
 
 /** An index's header alone (unverified; see readContainerHeader): for status displays. */

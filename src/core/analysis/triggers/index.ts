@@ -1,8 +1,8 @@
 /** The trigger-example index: build (streaming, resumable, sharded), merge, open. */
-export { buildTriggerIndex, TriggerIndexAborted, DEFAULT_TOP, DEFAULT_WINDOW, type BuildOptions } from './build';
+export { buildTriggerIndex, discardTriggerIndexRun, TriggerIndexAborted, DEFAULT_TOP, DEFAULT_WINDOW, type BuildOptions } from './build';
 export { mergeTriggerIndexes } from './merge';
 export { openTriggerIndex, TriggerIndex, type Trigger } from './open';
-export { CorpusError, type CorpusFile } from './corpus';
+export { CorpusError, indexedCorpus, type CorpusFile } from './corpus';
 export type { IndexProgress } from './progress';
 export type { TriggerIndexInfo, IndexSettings, IndexTotals, IndexedModel, Shard } from './format';
 export { indexFile, checkpointFile, spoolFile } from './format';

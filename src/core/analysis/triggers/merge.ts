@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { lockFolder } from '../../io/lock';
 import { corpusDifference } from './corpus';
 import { checkpointFile, indexFile, readIndex, writeIndex, type IndexContent, type ParagraphTokens, type TriggerIndexInfo } from './format';
 import { better, type SortedEntries } from './topn';
@@ -149,5 +150,11 @@ export async function mergeTriggerIndexes(dirs: string[], out: string): Promise<
     totals: { paragraphs: sum((i) => i.totals.paragraphs), windows: sum((i) => i.totals.windows), tokens: sum((i) => i.totals.tokens), candidates: sum((i) => i.totals.candidates) },
   };
   fs.mkdirSync(outAbs, { recursive: true });
-  writeIndex(outAbs, info, entries, tokens);
+  const lock = lockFolder(outAbs, 'merging trigger indexes');
+  try {
+    if (fs.existsSync(checkpointFile(outAbs))) throw new Error(`${out} holds an unfinished index run; merge into another folder`);
+    writeIndex(outAbs, info, entries, tokens);
+  } finally {
+    lock.release();
+  }
 }
