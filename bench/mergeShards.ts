@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { mergeTriggerIndexes } from '../src/core';
-import { seededRandom } from '../src/core/analysis/corpusSample';
+import { seededRandom } from '../src/core/analysis/statistics/sample';
 import { writeIndex, type ParagraphTokens, type TriggerIndexInfo } from '../src/core/analysis/triggers/format';
 import type { SortedEntries } from '../src/core/analysis/triggers/topn';
 

@@ -12,6 +12,7 @@ import { interleaved, report, type Figure } from './stats';
 import { benchText } from './text';
 import { benchTriggerIndex } from './triggers';
 import { benchValueTable } from './values';
+import { benchAttribution } from './attribution';
 
 function child(spec: string, cacheDir: string): { loadMs: number; maxRssMb: number } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load-child.ts'), spec, cacheDir], { encoding: 'utf8' });
@@ -60,11 +61,15 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`FFN Lens benchmarks — gpt2-books, ${os.cpus().length} cores, node ${process.version}\n`);
-  const sections: [string, () => Promise<Figure[]>][] = [
+  const all: [string, () => Promise<Figure[]>][] = [
     ['engine', () => engine(spec)],
     ['value table and search', () => benchValueTable(spec)],
     ['trigger index', () => benchTriggerIndex()],
+    ['attribution', () => benchAttribution(spec)],
   ];
+  // `npm run bench -- attribution` runs the sections whose names contain an argument
+  const only = process.argv.slice(2);
+  const sections = only.length ? all.filter(([name]) => only.some((o) => name.includes(o))) : all;
   for (const [name, run] of sections) {
     console.log(`\n## ${name}\n${report(await run())}`);
   }

@@ -85,7 +85,8 @@ export interface TriggerExampleView {
 export type LabelKind = 'shallow' | 'semantic';
 
 export interface PatternView {
-  kind: LabelKind;
+  /** shallow / semantic: about the prefix; output: a hint about what follows it. */
+  kind: LabelKind | 'output';
   type: string;
   label: string;
   /** Indices of the covered triggers in the key's list (best first). */
@@ -99,6 +100,8 @@ export interface PatternsView {
   covered: number;
   coveredShallow: number;
   coveredSemantic: number;
+  /** Covered by an output hint (next token, value agreement); not part of `covered`. */
+  coveredOutput: number;
   patterns: PatternView[];
 }
 
@@ -166,6 +169,41 @@ export interface LayerLensView {
   afterFfn: PredictionView[];
 }
 
+/** A token by its id, or typed as text (which must be exactly one token of the vocabulary). */
+export type TokenChoice = { id: number } | { text: string };
+
+/** A part of the residual stream and its direct contribution to the target's logit. */
+export interface AttributionComponentView {
+  name: string;
+  kind: 'embed' | 'pos' | 'attn' | 'mlp' | 'bias';
+  /** null for the embeddings and the constant. */
+  layer: number | null;
+  score: number;
+}
+
+export interface AttributedMemoryView {
+  layer: number;
+  key: number;
+  coeff: number;
+  /** Its direct contribution to the target's logit (minus the contrast's). */
+  score: number;
+}
+
+/** "Why this token?": direct logit attribution at one position (src/core/analysis/attribution). */
+export interface AttributionView {
+  position: number;
+  target: { id: number; text: string };
+  contrast: { id: number; text: string } | null;
+  /** The logit of the target (minus the contrast's); the components sum to it. */
+  logit: number;
+  /** What the logit is when not the model's output as is (Gemma 2: before soft-capping). */
+  note: string | null;
+  components: AttributionComponentView[];
+  /** The memories that most raise / lower the logit, strongest first. */
+  support: AttributedMemoryView[];
+  oppose: AttributedMemoryView[];
+}
+
 // ---------- requests (webview → host → response) ----------
 
 /** Method name → params and result. Adding a method here types both ends at once. */
@@ -183,6 +221,17 @@ export interface RequestMap {
   removeLabel: { params: { layer: number; key: number; text: string }; result: LabelView[] };
   /** Decorates the active editor with one memory's activations. */
   highlightKey: { params: { layer: number; key: number }; result: { tokens: number } };
+  /** Why the model predicts `target` (default its top prediction) at a position, optionally against `contrast`. */
+  attribute: { params: AttributeParams; result: AttributionView };
+}
+
+export interface AttributeParams {
+  ids: number[];
+  position: number;
+  target: TokenChoice | null;
+  contrast: TokenChoice | null;
+  /** Memories listed on each side. */
+  k: number;
 }
 
 export type RequestMethod = keyof RequestMap;
@@ -228,7 +277,7 @@ export type HostMessage =
 // ---------- host-side validation ----------
 
 /** Upper bounds that keep a malformed or hostile message from asking for unbounded work. */
-export const LIMITS = { maxIds: 8192, maxInterventions: 64, maxK: 100, maxIndex: 1 << 24, maxValue: 1e4, maxLabel: 200 } as const;
+export const LIMITS = { maxIds: 8192, maxInterventions: 64, maxK: 100, maxIndex: 1 << 24, maxValue: 1e4, maxLabel: 200, maxTokenText: 100 } as const;
 
 type Rec = Record<string, unknown>;
 
@@ -269,6 +318,15 @@ function isIntervention(u: unknown): u is Intervention {
   );
 }
 
+function isTokenChoice(u: unknown): u is TokenChoice | null {
+  if (u === null) return true;
+  if (!isRec(u)) return false;
+  const keys = Object.keys(u);
+  if (keys.length !== 1) return false;
+  if (keys[0] === 'id') return isIndex(u.id);
+  return keys[0] === 'text' && typeof u.text === 'string' && u.text.length >= 1 && u.text.length <= LIMITS.maxTokenText;
+}
+
 /** Param validators, one per method; the mapped type makes a missing method a compile error. */
 const paramValidators: { [M in RequestMethod]: (p: Rec) => boolean } = {
   memoryDetails: (p) => isIndex(p.layer) && isIndex(p.key) && isK(p.k),
@@ -284,6 +342,7 @@ const paramValidators: { [M in RequestMethod]: (p: Rec) => boolean } = {
   addLabel: (p) => isIndex(p.layer) && isIndex(p.key) && isLabelText(p.text) && (p.kind === 'shallow' || p.kind === 'semantic'),
   removeLabel: (p) => isIndex(p.layer) && isIndex(p.key) && isLabelText(p.text),
   highlightKey: (p) => isIndex(p.layer) && isIndex(p.key),
+  attribute: (p) => isIds(p.ids) && isIndex(p.position) && (p.position as number) < (p.ids as number[]).length && isTokenChoice(p.target) && isTokenChoice(p.contrast) && isK(p.k),
 };
 
 function isMethod(u: unknown): u is RequestMethod {

@@ -45,7 +45,8 @@ export function renderDetails(o: DetailsOptions): HTMLElement {
   return root;
 }
 
-function renderMemory(o: DetailsOptions, key: number, coeff: number): HTMLElement {
+/** One memory with its value tokens, triggers and off/boost/highlight buttons (also opened from the attribution view). */
+export function renderMemory(o: DetailsOptions, key: number, coeff: number): HTMLElement {
   const layer = o.view.layers[o.layer].layer;
   const current = o.interventions.find((i) => i.layer === layer && i.key === key);
   const isOff = current?.mode === 'set' && current.value === 0;

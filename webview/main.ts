@@ -10,8 +10,9 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-radio/index.js';
 import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import type { EngineState, HostMessage } from '../src/protocol';
+import { renderAttribution } from './attribution';
 import { renderDetails } from './details';
-import { h } from './dom';
+import { h, showToken } from './dom';
 import { renderHeatmap, renderLegend, type Metric } from './heatmap';
 import { loadState, place, ready, rendered, saveState, settle, type PanelState } from './vscodeApi';
 
@@ -63,11 +64,33 @@ function render(): void {
         interventions: state.interventions,
         onInterventions: (next) => update({ interventions: next }),
       }),
+      whySection(sel.position),
     );
   } else {
     parts.push(h('p', { class: 'muted' }, 'Click a cell (or focus it and press Enter) to see the memories behind it.'));
   }
   app.replaceChildren(...parts);
+}
+
+/** "Why ‹token›?" at the selected position: what made the model predict the target there. */
+function whySection(position: number): HTMLElement {
+  const view = state.view!;
+  const asked = state.attribution ?? { target: '', contrast: '' };
+  const shown = asked.target || view.predictions[position]?.[0]?.text || '';
+  return h(
+    'section',
+    { id: 'why', 'aria-label': 'Attribution' },
+    h('h2', {}, 'Why ', h('code', {}, showToken(shown)), '?'),
+    renderAttribution({
+      view,
+      position,
+      interventions: state.interventions,
+      onInterventions: (next) => update({ interventions: next }),
+      target: asked.target,
+      contrast: asked.contrast,
+      onChoice: (target, contrast) => update({ attribution: { target, contrast } }),
+    }),
+  );
 }
 
 function open(layer: number, position: number): void {

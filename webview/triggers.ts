@@ -83,7 +83,7 @@ function exampleItem(t: TriggerExampleView): HTMLElement {
 
 function patternList(p: PatternsView): HTMLElement {
   const box = h('div', { class: 'patterns' });
-  const head = `patterns: ${p.covered} of the top ${p.triggers} triggers covered (shallow ${p.coveredShallow}, semantic ${p.coveredSemantic})`;
+  const head = `patterns: ${p.covered} of the top ${p.triggers} triggers covered (shallow ${p.coveredShallow}, semantic ${p.coveredSemantic}); output hints cover ${p.coveredOutput}`;
   box.append(h('div', { class: 'label' }, head));
   if (p.patterns.length === 0) {
     box.append(h('p', { class: 'muted' }, 'No pattern covers 3 or more of them.'));

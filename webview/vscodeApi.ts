@@ -9,6 +9,8 @@ export interface PanelState {
   selected?: { layer: number; position: number };
   interventions: Intervention[];
   metric: 'maxCoeff' | 'active';
+  /** What "Why ‹token›?" was last asked: target and contrast as typed ('' for the prediction / none). */
+  attribution?: { target: string; contrast: string };
 }
 
 interface VsCodeApi {

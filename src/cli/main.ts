@@ -10,6 +10,7 @@ import * as indexCmd from './commands/index';
 import * as merge from './commands/merge';
 import * as triggers from './commands/triggers';
 import * as patterns from './commands/patterns';
+import * as attributeCmd from './commands/attribute';
 import * as indexStatus from './commands/indexStatus';
 import * as compare from './commands/compare';
 
@@ -18,7 +19,7 @@ interface Command {
   run(argv: string[], io: Io): Promise<void>;
 }
 
-const COMMANDS: Record<string, Command> = { inspect, activations, values, search, report, index: indexCmd, 'index-status': indexStatus, merge, triggers, patterns, compare };
+const COMMANDS: Record<string, Command> = { inspect, activations, values, search, report, index: indexCmd, 'index-status': indexStatus, merge, triggers, patterns, compare, attribute: attributeCmd };
 
 function help(): string {
   return ['usage: ffn-lens <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  ffn-lens ${c.usage}`), '', 'Models: a Hugging Face directory, a llama2.c .bin file, or a hub id (default: ../shared/models/gpt2-books when present).'].join('\n');

@@ -22,9 +22,9 @@ export { estimateLoadMemory, memoryShortfall, usableBytes, availableMemory, Insu
 export { valueTable, computeValueTable, readValueTable, valueTablePath, ValueTable, ValueTableFileError, DEFAULT_TABLE_K, type ValueTableOptions, type ValueTableProgress, type TokenProb } from './analysis/valueTable';
 export { MemorySearch, searchWord, queryTokens, type MemorySearchHit, type SearchSide, type WordSearchResult } from './analysis/search';
 export { tokenRanks } from './analysis/ranks';
-export { paperStatistics, STATISTICS_VERSION, type PaperStatistics, type StatisticsOptions, type TriggerLookup } from './analysis/stats';
-export type { AgreementStatistics, CalibrationBin, LayerAgreement, LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './analysis/stats';
-export { renderReport } from './analysis/report';
+export { paperStatistics, STATISTICS_VERSION, type PaperStatistics, type StatisticsOptions, type TriggerLookup } from './analysis/statistics/paper';
+export type { AgreementStatistics, CalibrationBin, LayerAgreement, LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './analysis/statistics/paper';
+export { renderReport } from './analysis/statistics/report';
 
 import { Model, type LoadOptions } from './model';
 
@@ -36,5 +36,7 @@ export { recordedTextField } from './analysis/triggers';
 export { mergedIndexStatus } from './analysis/triggers';
 export { findPatterns, keyPatterns, layerPatterns, summarizeKey, summarizeLayer, type Pattern, type PatternKind, type PatternType, type KeyPatterns, type LayerPatterns, type PatternOptions, type PatternVocab } from './analysis/patterns';
 export { readLabels, writeLabels, addLabel, removeLabel, labelsFor, LabelFileError, LABELS_VERSION, type KeyLabel, type LabelKind } from './analysis/labels';
+export { tracePosition, SequenceTrace, attribute, rankMemories, checkByAblation, singleTokenId, AttributionError, type PositionTrace, type Attribution, type AttributeOptions, type ComponentScore, type MemoryScore, type MemoryOrder, type RankOptions, type TokenRef, type AblationCheck, type ComponentKind } from './analysis/attribution';
+export { readValue, readKey, type ReadToken, type VectorReading } from './analysis/embedding';
 export { alignPositions, compareTexts, renderCompare, type Alignment, type CompareOptions, type CompareResult, type CompareSide, type MemoryDifference } from './analysis/compare';
 export { renderInspectPage, type InspectPageOptions } from './analysis/inspectPage';

@@ -277,6 +277,30 @@ export class Model {
     return this.weights.norm('final_norm');
   }
 
+  /** Row `id` of the token embedding (unscaled; at int8, dequantized as the graph reads it). */
+  embeddingRow(id: number): Float32Array {
+    if (!(Number.isInteger(id) && id >= 0 && id < this.config.vocabSize)) throw new Error(`token id ${id} is outside the vocabulary (0..${this.config.vocabSize - 1})`);
+    return this.weights.row('embed', id);
+  }
+
+  /** The token embedding, [vocab, d_model] (unscaled; at int8, dequantized). */
+  embedding(): HostTensor {
+    // an int8 table is stored as quantized rows, which read back in matrix orientation [d, vocab]
+    return this.weights.has('embed.q8') ? transpose2d(this.weights.get('embed')) : this.weights.get('embed');
+  }
+
+  /** The down projection's bias of a layer (added to every FFN output), if the family has one. */
+  valueBias(layer: number): HostTensor | undefined {
+    return this.weights.optional(`${this.layerPrefix(layer)}.down.bias`);
+  }
+
+  /** The norm applied to the FFN's output before the residual add (Gemma 2/3, OLMo 2), if any. */
+  ffnPostNorm(layer: number): Norm | undefined {
+    this.layerPrefix(layer);
+    const name = `blocks.${layer}.ln2_post`;
+    return this.weights.has(`${name}.weight`) ? this.weights.norm(name) : undefined;
+  }
+
   /** Weight names as blocks.ts registers them. */
   private layerPrefix(layer: number): string {
     if (!(Number.isInteger(layer) && layer >= 0 && layer < this.config.nLayers)) throw new Error(`layer ${layer} is outside 0..${this.config.nLayers - 1}`);

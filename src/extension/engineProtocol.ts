@@ -3,6 +3,8 @@
 // runs on the extension host's event loop.
 
 import type {
+  AttributeParams,
+  AttributionView,
   Intervention,
   InterventionResultView,
   LabelKind,
@@ -100,6 +102,8 @@ export interface EngineMethods {
     params: { dir: string; positions?: number };
     result: { html: string; model: string; positions: number; seconds: number };
   };
+  /** Direct logit attribution at a position; the sequence's trace is kept, so other positions and targets cost no forward pass. */
+  attribute: { params: AttributeParams; result: AttributionView };
   unload: { params: Record<string, never>; result: null };
   /** A minimal pair: the memories that differ most per layer and both predictions, as a page. */
   compare: { params: { a: string; b: string; memories: number; finalNorm: boolean }; result: { html: string; model: string } };

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import * as core from '../core/index';
 import type { EngineMessage, EngineMethod, EngineMethods, EngineProgress, EngineReply, EngineRequest, InspectResultView } from './engineProtocol';
 import type { LayerLensView, ModelView, PredictionView } from '../protocol';
+import { attributeAt } from './worker/attribution';
 import { keyLabels } from './worker/labels';
 import { paperReport } from './worker/report';
 import { buildIndex, discardCheckpoint, folderState, IndexCache, memoryTriggers, summaryOf } from './worker/triggerIndex';
@@ -189,6 +190,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     const m = requireModel();
     return paperReport(m, indexes.get(m, params.dir), params, cacheDir, job);
   },
+  attribute: (params) => attributeAt(requireModel(), params),
   async unload() {
     await unload();
     return null;

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { Config } from './config';
 import type { Ctx } from './ctx';
 import type { InspectResultView } from './engineProtocol';
-import type { PredictionView, TokenView, ValueView } from '../protocol';
+import type { AttributionView, PredictionView, TokenView, ValueView } from '../protocol';
 
 const MAX_CACHE = 32;
 const HOVER_MEMORIES = 3;
@@ -29,6 +29,7 @@ export class FfnHoverProvider implements vscode.HoverProvider {
   private readonly chunks = new Map<string, Promise<Chunk>>();
   private readonly values = new Map<string, Promise<ValueView>>();
   private readonly tokenized = new Map<string, Promise<TokenView[]>>();
+  private readonly attributions = new Map<string, Promise<AttributionView | undefined>>();
 
   constructor(private readonly ctx: Ctx) {
     ctx.onDidChangeState((s) => {
@@ -41,6 +42,7 @@ export class FfnHoverProvider implements vscode.HoverProvider {
     this.chunks.clear();
     this.values.clear();
     this.tokenized.clear();
+    this.attributions.clear();
   }
 
   async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
@@ -71,7 +73,7 @@ export class FfnHoverProvider implements vscode.HoverProvider {
       .flatMap((l) => l.positions[index].keys.map((key, i) => ({ layer: l.layer, key, coeff: l.positions[index].coeffs[i] })))
       .sort((a, b) => b.coeff - a.coeff)
       .slice(0, HOVER_MEMORIES);
-    const values = await Promise.all(memories.map((m) => this.value(m.layer, m.key, trace)));
+    const [values, why] = await Promise.all([Promise.all(memories.map((m) => this.value(m.layer, m.key, trace))), this.support(chunk, index, trace)]);
     if (token.isCancellationRequested) return undefined;
 
     const md = new vscode.MarkdownString();
@@ -81,6 +83,10 @@ export class FfnHoverProvider implements vscode.HoverProvider {
     memories.forEach((m, i) => {
       md.appendMarkdown(`- L${m.layer}:${m.key} (${m.coeff.toFixed(2)}) → ${values[i].top.map((p) => code(p.text)).join(' ')}\n`);
     });
+    if (why && why.support.length) {
+      md.appendMarkdown(`\nMemories that most support ${code(why.target.text)} (logit ${why.logit.toFixed(2)}):\n`);
+      for (const m of why.support) md.appendMarkdown(`- L${m.layer}:${m.key} +${m.score.toFixed(2)}\n`);
+    }
     const range = new vscode.Range(doc.positionAt(chunk.base + tok.start), doc.positionAt(chunk.base + tok.end));
     return new vscode.Hover(md, range);
   }
@@ -124,6 +130,21 @@ export class FfnHoverProvider implements vscode.HoverProvider {
   private async analyse(text: string, base: number): Promise<Chunk> {
     const result = await this.ctx.call('inspect', { text, topK: HOVER_MEMORIES, threshold: this.ctx.config.threshold });
     return { base, result };
+  }
+
+  /**
+   * The memories that most support the predicted token here. The worker keeps the paragraph's
+   * trace, so after its first token each one costs an attribution, not a forward pass. A model
+   * attribution refuses (see the core) leaves this part out rather than failing the hover.
+   */
+  private support(chunk: Chunk, index: number, trace: Trace): Promise<AttributionView | undefined> {
+    const ids = chunk.result.tokens.map((t) => t.id);
+    return this.cached(
+      this.attributions,
+      `${this.ctx.config.model}|${ids.join(',')}@${index}`,
+      () => this.ctx.call('attribute', { ids, position: index, target: null, contrast: null, k: HOVER_MEMORIES }).catch(() => undefined),
+      trace,
+    );
   }
 
   private value(layer: number, key: number, trace: Trace): Promise<ValueView> {

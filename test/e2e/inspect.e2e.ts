@@ -176,6 +176,24 @@ test('Highlight decorates the editor where a memory fires', { skip }, async () =
   await decorated.first().waitFor({ state: 'detached' });
 });
 
+test('Why ‹token›? attributes the prediction at the selected token; a supporting memory opens its details', { skip }, async () => {
+  const s = vsc!;
+  const wv = s.webview();
+  const ids = model.tokenizer.encode(SENTENCE);
+  const pos = tokenIndex(SENTENCE, ' letter');
+  const trace = await core.tracePosition(model, ids, pos);
+  const want = core.attribute(model, trace);
+  const support = core.rankMemories(trace, want.memoryScores, { k: 1, order: 'support' })[0];
+  const why = wv.locator('#why');
+  await why.locator('svg.attr-bars').waitFor();
+  assert.match((await why.locator('h2').textContent()) ?? '', new RegExp(want.target.text.trim()));
+  const first = why.locator('.attr-memories.support vscode-button').first();
+  assert.deepEqual([Number(await first.getAttribute('data-layer')), Number(await first.getAttribute('data-key'))], [support.layer, support.key]);
+  await first.click();
+  await why.locator(`.memory[data-key="${support.key}"]`).waitFor();
+  await s.screenshot('why');
+});
+
 test('the panel keeps its state when hidden and shown again', { skip }, async () => {
   const s = vsc!;
   const tab = s.page.locator('.tab', { hasText: 'FFN Lens:' }).first();

@@ -135,6 +135,22 @@ test('the logit lens applies the interventions', { skip }, async () => {
   assert.notDeepEqual(want.map((l) => l.afterFfn.map((p) => p.prob)), plain.map((l) => l.afterFfn.map((p) => p.prob)));
 });
 
+test('attribution in the worker is the core\'s, for the prediction, a typed target and a contrast; a bad token is a clear error', { skip }, async () => {
+  const ids = model.tokenizer.encode('The captain ordered the crew to raise the anchor');
+  const want = core.attribute(model, await core.tracePosition(model, ids, 4), { top: 3 });
+  const got = await client.request('attribute', { ids, position: 4, target: null, contrast: null, k: 3 });
+  assert.deepEqual(got.target, want.target);
+  assert.ok(Math.abs(got.logit - want.logit) < 1e-6);
+  assert.deepEqual(got.components.map((c) => c.name), want.components.map((c) => c.name));
+  assert.deepEqual(got.support.map((m) => [m.layer, m.key]), core.rankMemories(await core.tracePosition(model, ids, 4), want.memoryScores, { k: 3, order: 'support' }).map((m) => [m.layer, m.key]));
+  assert.ok(got.support.every((m) => m.score > 0) && got.oppose.every((m) => m.score < 0));
+  // the same sequence at another position, with a typed target and a contrast by id
+  const typed = await client.request('attribute', { ids, position: 6, target: { text: ' the' }, contrast: { id: 257 }, k: 2 });
+  assert.equal(typed.target.text, ' the');
+  assert.equal(typed.contrast?.id, 257);
+  await assert.rejects(client.request('attribute', { ids, position: 6, target: { text: ' the anchor' }, contrast: null, k: 2 }), /is 2 tokens/);
+});
+
 test('the paper report can be cancelled', { skip }, async () => {
   const controller = new AbortController();
   const err = await client

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hookName, layerPredictions, loadModel, type Model } from '../../src/core';
 import { computeValueTable } from '../../src/core/analysis/valueTable';
-import { positionStatistics, type ResidualOutcome } from '../../src/core/analysis/statsPositions';
+import { positionStatistics, type ResidualOutcome } from '../../src/core/analysis/statistics/positions';
 import { VocabProjector } from '../../src/core/analysis/vocab';
 import { sharedOrSkip, tempDir } from '../support';
 

@@ -14,7 +14,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { seededRandom } from '../../src/core/analysis/corpusSample';
+import { seededRandom } from '../../src/core/analysis/statistics/sample';
 import { writePlantedModel } from '../fixtures/planted';
 import type { FuzzOutcome } from '../fixtures/fuzzRunner';
 import { tempDir } from '../support';

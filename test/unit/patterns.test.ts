@@ -46,7 +46,7 @@ test('shallow patterns: the same trigger token, the most specific final n-gram, 
   assert.deepEqual(ny.tokens, [id('New'), id('York')]);
 });
 
-test('semantic hints: shared next token, agreement with the value, topic words across paragraphs', () => {
+test('prefix and output: topic words are semantic prefix patterns; next token and value agreement are output hints, outside `covered`', () => {
   const ts = [
     trig('music band in the city', 'album'),
     trig('the band of the season', 'album'),
@@ -64,10 +64,25 @@ test('semantic hints: shared next token, agreement with the value, topic words a
   const topic = p.find((x) => x.type === 'topic-word' && x.word === 'music')!;
   assert.deepEqual(topic.covers, [0, 3, 4], 'the trigger token itself is not context');
   assert.equal(topic.kind, 'semantic');
+  assert.equal(next.kind, 'output');
+  assert.equal(value.kind, 'output');
+  const k = summarizeKey(0, 0, ts.length, p);
+  assert.equal(k.coveredOutput, 4);
+  assert.equal(k.covered, new Set(p.filter((x) => x.kind !== 'output').flatMap((x) => x.covers)).size, 'output hints do not count as covered');
 
   // a word shared only within one paragraph is not a topic
   const same = [trig('music band', 'in', 1), trig('music band in', 'the', 1), trig('music band in the', 'city', 1)];
   assert.ok(!findPatterns(same, vocab).some((x) => x.type === 'topic-word'));
+});
+
+test('stopwords and punctuation make no pattern: not as trigger token, n-gram, recent or next token', () => {
+  const ts = [trig('music of the', ','), trig('band in the', ','), trig('album of the', ','), trig('club , the', ',')];
+  const labels = findPatterns(ts, vocab).map((x) => x.label);
+  assert.ok(!labels.some((l) => l.includes('" the"') || l.includes('" of the"') || l.includes('","')), labels.join(' | '));
+  // the same shapes with content tokens do make patterns
+  const content = [trig('the music city', 'band'), trig('in music city', 'band'), trig('of music city', 'band')];
+  const found = findPatterns(content, vocab).map((x) => x.label);
+  assert.ok(found.includes('ends with " music city"') && found.includes('next token " band"'), found.join(' | '));
 });
 
 test('a pattern counts from 3 of the top 25 triggers; coverage per key and per layer', () => {
@@ -129,4 +144,26 @@ test('malformed label files are rejected with the entry at fault', () => {
   assert.throws(() => readLabels(write('g.json', '{"version":1,"labels":[{"layer":0,"key":1,"text":"  ","kind":"shallow"}]}')), /labels\[0\]\.text must be a non-empty string/);
   assert.throws(() => writeLabels(path.join(dir, 'h.json'), [{ layer: 0, key: 1.5, text: 'x', kind: 'shallow' }]), /key must be a non-negative integer/);
   assert.ok(!fs.existsSync(path.join(dir, 'h.json')));
+});
+
+test('the null: random positions as pseudo-keys; a corpus of one repeated content word is all pattern, a varied one much less', async () => {
+  const { PositionPool } = await import('../../src/core/analysis/statistics/sample');
+  const { nullCoverage, randomTriggers } = await import('../../src/core/analysis/patterns/null');
+  const { withDefaults } = await import('../../src/core/analysis/patterns/detect');
+  const o = withDefaults({});
+  const tok = { isSpecial: (i: number) => i === 0 };
+  const windows = (f: (p: number, t: number) => number) => Array.from({ length: 60 }, (_, p) => ({ paragraph: p, window: 0, ids: Array.from({ length: 10 }, (_, t) => f(p, t)) }));
+  const sameWord = new PositionPool(windows(() => id('music')), tok);
+  const triggers = randomTriggers(sameWord, 25, () => 0.5);
+  assert.equal(triggers.length, 25);
+  for (const t of triggers) assert.deepEqual(t.prefix, Array(t.position + 1).fill(id('music')));
+  const all = nullCoverage(vocab, [[id('music')]], o, { pool: sameWord, draws: 20 }, 0);
+  assert.equal(all.covered, 1);
+  assert.equal(all.coveredByType['trigger-token'], 1);
+  // 14 content words in every order: a trigger token is shared by 3 of 25 only by chance
+  const content = WORDS.map((_, i) => i).filter((i) => i > 0 && /\w{3}/.test(WORDS[i]) && !/ (the|in|of|said)$/.test(WORDS[i]));
+  const varied = new PositionPool(windows((p, t) => content[(p * 7 + t * 3 + ((p * t) % 5)) % content.length]), tok);
+  const some = nullCoverage(vocab, [[id('music')]], o, { pool: varied, draws: 50, seed: 2 }, 0);
+  assert.ok(some.covered < all.covered && some.covered > 0, `varied corpus null: ${some.covered}`);
+  assert.ok(some.ci95[0] <= some.covered && some.covered <= some.ci95[1]);
 });

@@ -27,6 +27,8 @@ test('accepts ready and each well-formed request', () => {
     req('addLabel', { layer: 7, key: 1023, text: 'ends with a year', kind: 'shallow' }),
     req('addLabel', { layer: 0, key: 0, text: 'sports teams', kind: 'semantic' }),
     req('removeLabel', { layer: 0, key: 0, text: 'sports teams' }),
+    req('attribute', { ids: [1, 2, 3], position: 2, target: null, contrast: null, k: 8 }),
+    req('attribute', { ids: [1, 2, 3], position: 0, target: { text: ' the' }, contrast: { id: 50256 }, k: 1 }),
   ];
   for (const m of ok) assert.deepEqual(parseWebviewMessage(m), m);
 });
@@ -58,6 +60,13 @@ test('rejects malformed messages', () => {
     req('intervene', { ids: [1, 2], position: 0, interventions: [{ layer: 0, key: 0, mode: 'set', value: Number.NaN }], k: 5 }),
     req('intervene', { ids: [1, 2], position: 0, interventions: [{ layer: 0, key: 0, mode: 'set', value: 1e9 }], k: 5 }),
     req('intervene', { ids: [1, 2], position: 0, interventions: 'all', k: 5 }),
+    req('attribute', { ids: [1, 2], position: 2, target: null, contrast: null, k: 8 }),
+    req('attribute', { ids: [1, 2], position: 0, target: { text: '' }, contrast: null, k: 8 }),
+    req('attribute', { ids: [1, 2], position: 0, target: { text: 'x'.repeat(LIMITS.maxTokenText + 1) }, contrast: null, k: 8 }),
+    req('attribute', { ids: [1, 2], position: 0, target: { id: -1 }, contrast: null, k: 8 }),
+    req('attribute', { ids: [1, 2], position: 0, target: { id: 1, text: 'a' }, contrast: null, k: 8 }),
+    req('attribute', { ids: [1, 2], position: 0, target: 'dog', contrast: null, k: 8 }),
+    req('attribute', { ids: [1, 2], position: 0, target: null, k: 8 }),
     req('intervene', { ids: new Array(LIMITS.maxIds + 1).fill(1), position: 0, interventions: [], k: 5 }),
     req('intervene', {
       ids: [1],

@@ -45,10 +45,17 @@ test('cli report writes a self-contained page with every statistic, and --json p
   assert.doesNotMatch(html, /(src|href)\s*=\s*["']?\s*(https?:|\/\/)/i, 'no remote asset or link');
   assert.doesNotMatch(html, /http/i, 'no URL at all');
   assert.doesNotMatch(html, /<script|<link|<img|<iframe|@import|url\(/i, 'nothing to fetch or run');
-  for (const id of ['agreement', 'calibration', 'patterns', 'active', 'composition', 'residual', 'json']) assert.match(html, new RegExp(`<section id="${id}">`));
+  for (const id of ['agreement', 'calibration', 'patterns', 'ablation', 'active', 'composition', 'residual', 'json']) assert.match(html, new RegExp(`<section id="${id}">`));
   for (const title of ['Agreement', 'Calibration', 'Patterns', 'Active memories', 'Composition', 'Residual vs FFN']) assert.ok(html.includes(title), title);
   assert.ok((html.match(/<svg class="chart"/g) ?? []).length >= 8, 'a chart per statistic');
   assert.equal(stats.patterns?.length, 2);
+  // every per-layer figure carries its interval, the null sits beside the coverage, the ablation has all three variants
+  for (const l of stats.agreement.layers) assert.equal(l.ci95.length, 2);
+  for (const l of stats.positions.composition) assert.equal(l.ci95.length, 2);
+  for (const l of stats.patterns!) assert.ok(l.randomPositions && l.randomPositions.ci95.length === 2);
+  assert.equal(stats.agreement.calibrationByLayer.length, 2);
+  for (const l of stats.ablation!.layers) for (const k of ['first', 'last', 'random'] as const) assert.equal(l[k].ci95.length, 2);
+  assert.ok(html.includes('95% interval'));
   assert.deepEqual(embeddedJson(html), stats);
 });
 
@@ -69,7 +76,8 @@ test('renderReport escapes text and shows missing numbers as dashes', async () =
 test('cli report: a human summary without --out/--json, and clear errors', async () => {
   const r = await runCli('report', '--model', planted.dir, '--cache', cache, '--index', indexDir, '--positions', '5', '-q');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /layer\s+agreement\s+mean rank\s+patterns\s+active\s+composition/);
+  assert.match(r.stdout, /layer\s+agreement\s+patterns vs null\s+ablation first \/ last \/ random\s+active\s+composition/);
+  assert.match(r.stdout, /\d+\.\d% \[\d+\.\d–\d+\.\d\]/, 'rates with their intervals');
   const missing = await runCli('report', '--model', planted.dir, '--cache', cache, '-q');
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--index DIR is required/);
@@ -113,8 +121,16 @@ test('cli values and search find the planted memory', async () => {
   assert.equal(j.top[0].text, 'dog');
   assert.equal(j.top.length, 2);
   assert.equal(j.finalNorm, false);
+  // the planted value is one embedding direction: dog scores 6, each of the other V − 1
+  // tokens 0, so dog's z-score is exactly sqrt(V − 1)
+  assert.deepEqual([j.top[0].rank, j.top[0].score], [1, 6]);
+  assert.ok(Math.abs(j.top[0].z - Math.sqrt(planted.words.length - 1)) < 1e-6, `z of dog = ${j.top[0].z}`);
+  assert.equal(j.bottom[0].rank, planted.words.length);
+  // the planted key reads its trigger's embedding
+  assert.equal(j.keyReads.top[0].text, 'apple');
   const human = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '1', '--key', '3', '--final-norm', '-q');
-  assert.match(human.stdout, /softmax\(norm\(v\)·E\)[\s\S]*"dog"/);
+  assert.match(human.stdout, /norm\(v\)·E through the final norm[\s\S]*"dog"/);
+  assert.match(human.stdout, /k·E over the input embeddings[\s\S]*"apple"/);
   const bad = await runCli('values', '--model', planted.dir, '--cache', cache, '--layer', '5', '--key', '3', '-q');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--layer 5 is outside 0..1/);

@@ -9,8 +9,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildTriggerIndex, computeValueTable, decodeValue, loadModel, openTriggerIndex, paperStatistics, tokenRanks, type Model, type TriggerLookup } from '../../src/core';
-import { samplePositions } from '../../src/core/analysis/corpusSample';
-import { agreementStatistics } from '../../src/core/analysis/statsAgreement';
+import { PositionPool, seededRandom, type SampledWindow } from '../../src/core/analysis/statistics/sample';
+import type { Window } from '../../src/core/analysis/triggers/windows';
+
+const samplePositions = (windows: Window[], tok: { isSpecial(id: number): boolean }, n: number, seed = 1): SampledWindow[] => new PositionPool(windows, tok).draw(n, seededRandom(seed));
+import { agreementStatistics } from '../../src/core/analysis/statistics/agreement';
 import { sliceRows } from '../../src/core/tensor';
 import { writePlantedModel } from '../fixtures/planted';
 import { tempDir } from '../support';
@@ -83,7 +86,10 @@ test('agreement on a synthetic lookup: skipped keys, rank 1 for the planted key'
     triggers: (layer, key) => (layer === 1 && key === 3 ? [{ paragraph: 0, window: 0, position: 0, coeff: 9, prefix: [planted.idOf('apple')], next: dog }] : layer === 1 && key === 4 ? [{ paragraph: 0, window: 0, position: 0, coeff: 1, prefix: [1], next: null }] : []),
   };
   const a = await agreementStatistics(m, await computeValueTable(m), lookup);
-  assert.deepEqual({ ...a.layers[1], shuffledRate: 0 }, { layer: 1, keys: 1, skipped: 7, agreed: 1, rate: 1, meanRank: 1, medianRank: 1, shuffledRate: 0 });
+  const { ci95, ...rest } = a.layers[1];
+  assert.deepEqual({ ...rest, shuffledRate: 0 }, { layer: 1, keys: 1, skipped: 7, agreed: 1, rate: 1, meanRank: 1, medianRank: 1, shuffledRate: 0 });
+  // Wilson's interval for n of n: [n/(n+z²), 1]
+  assert.ok(Math.abs(ci95[0] - 1 / (1 + 1.96 ** 2)) < 1e-3 && ci95[1] === 1, `ci95 ${ci95}`);
   assert.equal(a.layers[0].keys, 0);
   assert.ok(Number.isNaN(a.layers[0].rate));
 });
@@ -114,7 +120,7 @@ test('position statistics: the planted memory alone is active at its trigger, an
   assert.equal(none.positions.composition[1].positions, 0);
 });
 
-test('position sampling draws whole windows at random: distinct, reproducible, every candidate equally likely', () => {
+test('position sampling draws positions uniformly over the corpus: distinct, reproducible, spread over windows, every candidate equally likely', () => {
   const tok = { isSpecial: (id: number) => id === 0 };
   const windows = [
     { paragraph: 0, window: 0, ids: [0, 5, 6, 7] },
@@ -127,8 +133,10 @@ test('position sampling draws whole windows at random: distinct, reproducible, e
   assert.deepEqual(a, samplePositions(windows, tok, 4, 42));
   assert.equal(a.reduce((s, w) => s + w.positions.length, 0), 4);
   for (const w of a) assert.deepEqual(w.positions, [...new Set(w.positions)].sort((x, y) => x - y));
-  // 20 windows of 5 positions: each position is drawn with probability 25/100
+  // 20 windows of 5 positions: each position is drawn with probability 25/100, and a
+  // sample of 25 falls in many windows (whole windows would give 5)
   const many = Array.from({ length: 20 }, (_, i) => ({ paragraph: i, window: 0, ids: [1, 2, 3, 4, 5] }));
+  assert.ok(samplePositions(many, tok, 25, 7).length >= 12, 'the sample spreads over windows');
   const hits = new Map<string, number>();
   for (let seed = 0; seed < 2000; seed++) {
     for (const w of samplePositions(many, tok, 25, seed)) for (const p of w.positions) hits.set(`${w.paragraph}.${p}`, (hits.get(`${w.paragraph}.${p}`) ?? 0) + 1);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { computeValueTable, decodeValue, loadModel, readValueTable, valueTable, valueTablePath, ValueTableFileError, type Model } from '../../src/core';
+import { computeValueTable, decodeValue, loadModel, readKey, readValue, readValueTable, valueTable, valueTablePath, ValueTableFileError, type Model } from '../../src/core';
 import { writePlantedModel } from '../fixtures/planted';
 import { sharedOrSkip, tempDir } from '../support';
 
@@ -122,4 +122,23 @@ test('gpt2-books: the batched table equals single decoding', async (t) => {
   } finally {
     await m.dispose();
   }
+});
+
+test('readings in embedding space agree with decodeValue: same tokens, same p, scores ranked with z over the vocabulary', async () => {
+  const m = await model();
+  for (const finalNorm of [false, true]) {
+    for (const [layer, key] of [[1, 3], [0, 6], [1, 0]]) {
+      const decoded = await decodeValue(m, layer, key, 3, { finalNorm });
+      const read = readValue(m, layer, key, 3, { finalNorm });
+      assert.deepEqual(read.top.map((t) => t.id), decoded.top.map((t) => t.id), `L${layer}/${key} top`);
+      read.top.forEach((t, i) => assert.ok(Math.abs(t.prob - decoded.top[i].prob) < 1e-5, `p ${t.prob} vs ${decoded.top[i].prob}`));
+      read.top.forEach((t, i) => assert.equal(t.rank, i + 1));
+      read.bottom.forEach((t, i) => assert.equal(t.rank, m.config.vocabSize - i));
+      // an unplanted value is zero: every score equal, no spread, z 0
+      for (const t of [...read.top, ...read.bottom]) assert.ok(Math.abs(t.z - (read.std > 0 ? (t.score - read.mean) / read.std : 0)) < 1e-9);
+    }
+  }
+  // a key reads its trigger: the planted key of layer 0 is banana's embedding direction
+  assert.equal(readKey(m, 0, 6, 1).top[0].text, 'banana');
+  assert.throws(() => readKey(m, 2, 0), /layer 2 is outside 0\.\.1/);
 });

@@ -1,5 +1,5 @@
 /** `ffn-lens patterns`: automatic pattern labels of a key's (or a whole layer's) triggers, with human labels beside them. */
-import { keyPatterns, layerPatterns, type KeyPatterns, type LayerPatterns } from '../../core/analysis/patterns';
+import { keyPatterns, layerPatterns, type KeyPatterns, type LayerPatterns } from '../../core';
 import { labelsFor, readLabels, type KeyLabel } from '../../core/analysis/labels';
 import { intOption, parse } from '../args';
 import { indexOptions, openIndexWithModel, requiredInt } from '../indexArgs';

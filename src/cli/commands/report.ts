@@ -9,26 +9,32 @@ import { loadFromArgs, modelOptions } from '../load';
 import { stageReporter } from '../stages';
 import { table } from '../table';
 
-export const usage = 'report --model M --index DIR [--corpus FILE|DIR…] [--text-field F] [--out report.html] [--json] [--positions N] [--threshold X] [--max-memories N] [--final-norm] [--no-patterns] [--seed S]';
+export const usage = 'report --model M --index DIR [--corpus FILE|DIR…] [--text-field F] [--out report.html] [--json] [--positions N] [--threshold X] [--max-memories N] [--final-norm] [--no-patterns] [--no-ablation] [--ablation-keys N] [--seed S]';
 
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
+
+/** A rate with its 95% interval, as "1.2% [0.7–2.0]". */
+const withCi = (v: number, ci: readonly [number, number]) => (Number.isFinite(ci[0]) ? `${pct(v)} [${(100 * ci[0]).toFixed(1)}–${(100 * ci[1]).toFixed(1)}]` : pct(v));
 
 /** A terminal summary when neither --out nor --json asks for the full result. */
 function summary(s: PaperStatistics): string {
   const p = s.positions;
-  const rows = s.agreement.layers.map((a, l) => [
-    String(l),
-    pct(a.rate),
-    a.meanRank.toFixed(0),
-    s.patterns ? pct(s.patterns[l].covered) : '–',
-    pct(p.activity[l].meanShare),
-    pct(p.composition[l].rate),
-    pct(p.residual[l].residualIsFinal),
-    pct(p.residual[l].outcomes.ffn),
-  ]);
+  const rows = s.agreement.layers.map((a, l) => {
+    const pat = s.patterns?.[l];
+    const abl = s.ablation?.layers[l];
+    return [
+      String(l),
+      withCi(a.rate, a.ci95),
+      pat ? `${withCi(pat.covered, pat.ci95)} vs ${pat.randomPositions ? pct(pat.randomPositions.covered) : '–'}` : '–',
+      abl ? `${pct(abl.first.mean)} / ${pct(abl.last.mean)} / ${pct(abl.random.mean)}` : '–',
+      withCi(p.activity[l].meanShare, p.activity[l].ci95),
+      withCi(p.composition[l].rate, p.composition[l].ci95),
+      withCi(p.residual[l].residualIsFinal, p.residual[l].ci95),
+    ];
+  });
   return [
-    `${s.model.name} on ${s.corpus.files.join(', ')}: ${p.positions} positions`,
-    table(['layer', 'agreement', 'mean rank', 'patterns', 'active', 'composition', 'resid = final', 'output = FFN'], rows),
+    `${s.model.name} on ${s.corpus.files.join(', ')}: ${p.positions} positions in ${p.windows} windows; [95% intervals]`,
+    table(['layer', 'agreement', 'patterns vs null', 'ablation first / last / random', 'active', 'composition', 'resid = final'], rows),
     '(--out FILE.html for the report with charts, --json for every number)',
   ].join('\n');
 }
@@ -46,6 +52,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
     'max-memories': { type: 'string' },
     'final-norm': { type: 'boolean' },
     'no-patterns': { type: 'boolean' },
+    'no-ablation': { type: 'boolean' },
+    'ablation-keys': { type: 'string' },
     seed: { type: 'string' },
   });
   if (!values.index) throw new UsageError('--index DIR is required (build one with `ffn-lens index`)');
@@ -72,6 +80,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
       maxMemories,
       finalNorm: Boolean(values['final-norm']),
       patterns: !values['no-patterns'],
+      ablation: values['no-ablation'] ? false : { keys: intOption(values, 'ablation-keys', 24) },
       cacheDir: values.cache as string | undefined,
       onProgress: stageReporter(io, Boolean(values.quiet)),
     });

@@ -6,6 +6,7 @@ import { hookName, PREDICTION_IDS, PREDICTION_K, PREDICTION_PROBS } from '../hoo
 import type { Model, ModelInfo } from '../model';
 import type { HookTensor } from '../runtime/session';
 import type { TokenSpan } from '../tokenize/types';
+import { activeTest, type ActiveTest } from './active';
 import { topK } from './topk';
 
 export interface MemoryHit {
@@ -15,7 +16,7 @@ export interface MemoryHit {
 
 export interface PositionMemories {
   top: MemoryHit[];
-  /** Memories whose coefficient exceeds the threshold. */
+  /** Memories whose coefficient exceeds the threshold (for gated FFNs, whose |coefficient| does: see active.ts). */
   active: number;
   maxCoeff: number;
 }
@@ -66,14 +67,14 @@ export function predictionsFrom(model: Model, out: Map<string, HookTensor>, n: n
 /** The hooks predictionsFrom reads. */
 export const PREDICTION_HOOKS = [PREDICTION_PROBS, PREDICTION_IDS];
 
-export function memoriesAt(coeff: HookTensor, t: number, k: number, threshold: number): PositionMemories {
+export function memoriesAt(coeff: HookTensor, t: number, k: number, threshold: number, isActive: ActiveTest): PositionMemories {
   const dFf = coeff.dims[2];
   const offset = t * dFf;
   let active = 0;
   let maxCoeff = -Infinity;
   for (let i = 0; i < dFf; i++) {
     const c = coeff.data[offset + i];
-    if (c > threshold) active++;
+    if (isActive(c, threshold)) active++;
     if (c > maxCoeff) maxCoeff = c;
   }
   return { top: topK(coeff.data, offset, dFf, k).map((s) => ({ key: s.index, coeff: s.value })), active, maxCoeff };
@@ -84,10 +85,11 @@ export async function inspect(model: Model, text: string, opts: InspectOptions =
   const threshold = opts.threshold ?? 0;
   const tokens = tokensFor(model, text);
   const coeffHooks = Array.from({ length: model.config.nLayers }, (_, l) => hookName(l, 'mlp.coeff'));
+  const isActive = activeTest(model.config);
   const out = await model.run([tokens.map((t) => t.id)], [...coeffHooks, ...PREDICTION_HOOKS]);
   const layers = coeffHooks.map((h, layer) => ({
     layer,
-    positions: tokens.map((_, t) => memoriesAt(out.get(h)!, t, k, threshold)),
+    positions: tokens.map((_, t) => memoriesAt(out.get(h)!, t, k, threshold, isActive)),
   }));
   return { model: model.info, tokens, layers, predictions: predictionsFrom(model, out, opts.predictions ?? 5) };
 }

@@ -4,7 +4,7 @@
  * when a page is shown in the editor (light, dark and high-contrast alike) and fall back to a light
  * page, or a dark one where the browser prefers it, when it is opened on its own.
  */
-import { escapeHtml } from './reportSvg';
+import { escapeHtml } from './statistics/reportSvg';
 
 const CSS = `
 body{font:13px/1.45 var(--vscode-font-family,system-ui,sans-serif);margin:1rem auto;max-width:980px;padding:0 1rem;

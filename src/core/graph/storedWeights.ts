@@ -10,7 +10,7 @@ import { openRegularFile, type ByteSource } from '../load/fileSource';
 import { DataType } from '../onnx/model';
 import type { HostTensor } from '../tensor';
 import type { StoredTensor } from './builder';
-import { dequantizeInt8 } from './quantize';
+import { BLOCK, dequantizeInt8, kBlocks, ZERO_POINT } from './quantize';
 
 export class StoredWeights {
   private readonly byName: Map<string, StoredTensor>;
@@ -47,6 +47,28 @@ export class StoredWeights {
     const { t, bytes } = this.bytes(name);
     if (t.dataType !== DataType.FLOAT) throw new Error(`weight "${name}" is not fp32`);
     return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t.dims };
+  }
+
+  /**
+   * Row `i` of a [rows, d] table stored row-major (the token embedding), read alone: a
+   * position's embedding must not cost reading a 128k-row table. At int8, dequantized.
+   */
+  row(name: string, i: number): Float32Array {
+    const q = this.byName.get(`${name}.q8`);
+    if (q) {
+      const d = q.K!;
+      const kb = kBlocks(d);
+      const codes = this.src.read(q.offset + i * kb * BLOCK, d);
+      const s = this.byName.get(`${name}.scales`)!;
+      const sb = this.src.read(s.offset + i * kb * 4, kb * 4);
+      const scales = new Float32Array(sb.buffer, sb.byteOffset, kb);
+      return Float32Array.from(codes, (c, k) => (c - ZERO_POINT) * scales[Math.floor(k / BLOCK)]);
+    }
+    const t = this.byName.get(name);
+    if (!t || t.dataType !== DataType.FLOAT || t.dims.length !== 2) throw new Error(`the built graph has no fp32 table "${name}"`);
+    const d = t.dims[1];
+    const bytes = this.src.read(t.offset + i * d * 4, d * 4);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, d);
   }
 
   optional(name: string): HostTensor | undefined {

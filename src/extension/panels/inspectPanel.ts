@@ -36,6 +36,7 @@ const requestHandlers: { [M in RequestMethod]: RequestHandler<M> } = {
     if (!editor) throw new Error('No text editor is open to highlight.');
     return { tokens: await ctx.highlighter.apply(editor, p.layer, p.key) };
   },
+  attribute: (ctx, p) => ctx.call('attribute', { ids: p.ids, position: p.position, target: p.target, contrast: p.contrast, k: p.k }),
 };
 
 export class InspectPanel {

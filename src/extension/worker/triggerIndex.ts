@@ -129,6 +129,7 @@ export async function memoryTriggers(
       covered: kp.covered,
       coveredShallow: kp.coveredShallow,
       coveredSemantic: kp.coveredSemantic,
+      coveredOutput: kp.coveredOutput,
       patterns: kp.patterns.map((p) => ({ kind: p.kind, type: p.type, label: p.label, covers: [...p.covers] })),
     },
   };

@@ -5,19 +5,23 @@
  * positions). The result is plain JSON: the report renders it, the CLI prints it.
  */
 import * as path from 'node:path';
-import type { Model } from '../model';
-import { corpusWindows, samplePositions } from './corpusSample';
-import { layerPatterns, type LayerPatterns } from './patterns';
-import { agreementStatistics, type AgreementStatistics, type TriggerLookup } from './statsAgreement';
-import { positionStatistics, type PositionStatistics } from './statsPositions';
-import { TriggerIndex } from './triggers/open';
-import { valueTable } from './valueTable';
+import type { Model } from '../../model';
+import { corpusWindows, PositionPool, seededRandom } from './sample';
+import { prefixAblation, type PrefixAblation, type PrefixAblationOptions } from './prefixAblation';
+import { layerPatterns, type LayerPatterns } from '../patterns';
+import { agreementStatistics, type AgreementStatistics, type TriggerLookup } from './agreement';
+import { positionStatistics, type PositionStatistics } from './positions';
+import { TriggerIndex } from '../triggers/open';
+import { valueTable } from '../valueTable';
 
-export type { AgreementStatistics, CalibrationBin, LayerAgreement, TriggerLookup } from './statsAgreement';
-export type { LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './statsPositions';
-export type { LayerPatterns } from './patterns';
+export type { AgreementStatistics, CalibrationBin, LayerAgreement, TriggerLookup } from './agreement';
+export type { LayerActivity, LayerComposition, LayerResidual, PositionStatistics, ResidualOutcome } from './positions';
+export type { LayerPatterns, Coverage } from '../patterns';
+export type { PrefixAblation, LayerAblation, AblationEffect, AblatedToken } from './prefixAblation';
+export type { Interval } from './intervals';
 
-export const STATISTICS_VERSION = 1;
+/** 2: 95% intervals, positions sampled over the whole corpus, calibration per layer, pattern nulls, output hints apart, prefix ablation. */
+export const STATISTICS_VERSION = 2;
 
 export interface StatisticsOptions {
   /** Corpus files for the position statistics (normally the index's corpus: TriggerIndex.info.corpus). */
@@ -36,8 +40,12 @@ export interface StatisticsOptions {
   /** Read pᵢ through the final norm for agreement and calibration (default false, as the paper). */
   finalNorm?: boolean;
   calibrationBins?: number;
-  /** Summarise the automatic trigger patterns per layer (default true; needs a real TriggerIndex). */
+  /** Summarise the automatic trigger patterns per layer, with their null (default true; needs a real TriggerIndex). */
   patterns?: boolean;
+  /** Pseudo-keys of 25 random positions per layer for the patterns' null (default 200). */
+  nullDraws?: number;
+  /** The prefix-ablation experiment (default on; false to skip). */
+  ablation?: boolean | PrefixAblationOptions;
   /** Where the value tables are cached (default the model cache). */
   cacheDir?: string;
   signal?: AbortSignal;
@@ -50,9 +58,11 @@ export interface PaperStatistics {
   corpus: { files: string[]; paragraphs: number; windows: number; window: number; seed: number };
   agreement: AgreementStatistics;
   positions: PositionStatistics;
-  /** Per layer, the share of triggers covered by an automatic pattern (patterns.ts); null when not computed. */
+  /** Per layer, the share of triggers covered by an automatic pattern (patterns/), beside its null; null when not computed. */
   patterns: LayerPatterns[] | null;
-  seconds: { tables: number; agreement: number; patterns: number; positions: number };
+  /** The prefix-ablation experiment; null when not computed. */
+  ablation: PrefixAblation | null;
+  seconds: { tables: number; agreement: number; patterns: number; ablation: number; positions: number };
 }
 
 export async function paperStatistics(model: Model, triggers: TriggerLookup, opts: StatisticsOptions): Promise<PaperStatistics> {
@@ -71,7 +81,7 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
       onCacheProblem: (m) => progress(m),
     });
   const table = await tableFor(opts.finalNorm ?? false);
-  // the position statistics read everything through the final norm (see statsPositions)
+  // the position statistics read everything through the final norm (see positions.ts)
   const lensTable = table.finalNorm ? table : await tableFor(true);
   const tables = clock() - t0;
 
@@ -84,6 +94,11 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
   });
   const agreementSeconds = clock() - t0;
 
+  progress('reading the corpus');
+  const { paragraphs, windows } = await corpusWindows(model.tokenizer, opts.corpus, Math.min(window, model.config.contextSize), { textField: opts.textField, signal: opts.signal });
+  const pool = new PositionPool(windows, model.tokenizer);
+  if (pool.size === 0) throw new Error(`the corpus (${opts.corpus.join(', ')}) has no tokens to sample`);
+
   t0 = clock();
   let patterns: LayerPatterns[] | null = null;
   if (opts.patterns !== false && triggers instanceof TriggerIndex) {
@@ -91,21 +106,32 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
     for (let layer = 0; layer < model.config.nLayers; layer++) {
       opts.signal?.throwIfAborted();
       // valueK capped by the vocabulary: the value-agreement hint's top-k cannot exceed it
-      patterns.push((await layerPatterns(model, triggers, layer, { valueK: Math.min(10, model.config.vocabSize) })).summary);
-      progress('trigger patterns', (layer + 1) / model.config.nLayers);
+      const o = { valueK: Math.min(10, model.config.vocabSize), randomPositions: { pool, draws: opts.nullDraws, seed } };
+      patterns.push((await layerPatterns(model, triggers, layer, o)).summary);
+      progress('trigger patterns and their null', (layer + 1) / model.config.nLayers);
     }
   }
   const patternSeconds = clock() - t0;
 
   t0 = clock();
-  progress('sampling corpus positions');
-  const { paragraphs, windows } = await corpusWindows(model.tokenizer, opts.corpus, Math.min(window, model.config.contextSize), { textField: opts.textField, signal: opts.signal });
-  const sample = samplePositions(windows, model.tokenizer, opts.positions ?? 1000, seed);
-  if (sample.length === 0) throw new Error(`the corpus (${opts.corpus.join(', ')}) has no tokens to sample`);
+  const ablation =
+    opts.ablation === false
+      ? null
+      : await prefixAblation(model, triggers, {
+          seed,
+          ...(typeof opts.ablation === 'object' ? opts.ablation : {}),
+          signal: opts.signal,
+          onProgress: (l) => progress('prefix ablation', (l + 1) / model.config.nLayers),
+        });
+  const ablationSeconds = clock() - t0;
+
+  t0 = clock();
+  const sample = pool.draw(opts.positions ?? 1000, seededRandom(seed));
   const positions = await positionStatistics(model, lensTable, sample, {
     threshold: opts.threshold,
     maxMemories: opts.maxMemories,
     rawTable: table.finalNorm ? undefined : table,
+    seed,
     signal: opts.signal,
     onProgress: (done, total) => progress('forward passes', done / total),
   });
@@ -118,6 +144,7 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
     agreement,
     positions,
     patterns,
-    seconds: { tables, agreement: agreementSeconds, patterns: patternSeconds, positions: clock() - t0 },
+    ablation,
+    seconds: { tables, agreement: agreementSeconds, patterns: patternSeconds, ablation: ablationSeconds, positions: clock() - t0 },
   };
 }

@@ -8,17 +8,21 @@
  *     token, takes the FFN's, or becomes a third one. "The FFN's" is what the residual
  *     receives (mlp.out_post, after Gemma 2/3's and OLMo 2's post-FFN norm), while the
  *     composition test (4) reads mlp.out, the sum of the memories' values it compares with.
- * Every top token here is read through the final norm and E (the logit lens). A memory's
+ * Shares carry bootstrap 95% intervals that resample whole windows, since positions of one
+ * window share their context. Every top token here is read through the final norm and E (the logit lens). A memory's
  * top token comes from the final-norm value table: the norm ignores positive scale, so
  * that is exactly the top token of the memory's own contribution cᵢ·vᵢ.
  */
-import { hookName } from '../hooks';
-import type { Model } from '../model';
-import type { HookTensor } from '../runtime/session';
-import type { SampledWindow } from './corpusSample';
-import { topK } from './topk';
-import type { ValueTable } from './valueTable';
-import { VocabProjector } from './vocab';
+import { hookName } from '../../hooks';
+import type { Model } from '../../model';
+import type { HookTensor } from '../../runtime/session';
+import type { SampledWindow } from './sample';
+import { activeTest } from '../active';
+import { topK } from '../topk';
+import type { ValueTable } from '../valueTable';
+import { VocabProjector } from '../vocab';
+import { ClusteredRatio, type Interval } from './intervals';
+import { seededRandom } from './sample';
 
 export interface LayerActivity {
   layer: number;
@@ -28,6 +32,8 @@ export interface LayerActivity {
   p50: number;
   p90: number;
   meanCount: number;
+  /** Bootstrap 95% interval of `meanShare` over windows. */
+  ci95: Interval;
 }
 
 export interface LayerComposition {
@@ -46,6 +52,8 @@ export interface LayerComposition {
   rateRawValues: number | null;
   /** Share of positions where the single strongest memory's top token is the FFN output's. */
   strongestAgrees: number;
+  /** Bootstrap 95% interval of `rate` over windows. */
+  ci95: Interval;
 }
 
 export type ResidualOutcome = 'agree' | 'residual' | 'ffn' | 'neither';
@@ -61,6 +69,10 @@ export interface LayerResidual {
    * (which the FFN's differs from); `ffn` it is the FFN's; `neither` a third token.
    */
   outcomes: Record<ResidualOutcome, number>;
+  /** Bootstrap 95% interval of `residualIsFinal` over windows. */
+  ci95: Interval;
+  /** Bootstrap 95% intervals of the outcome shares. */
+  outcomesCi95: Record<ResidualOutcome, Interval>;
 }
 
 export interface PositionStatistics {
@@ -75,13 +87,15 @@ export interface PositionStatistics {
 }
 
 export interface PositionOptions {
-  /** A memory is active when its coefficient exceeds this (default 0). */
+  /** A memory is active when its coefficient (for gated FFNs its |coefficient|) exceeds this (default 0). */
   threshold?: number;
   maxMemories?: number;
   /** The raw (no final norm) value table, for rateRawValues. */
   rawTable?: ValueTable;
   /** Tokens per forward pass (default 1024). */
   batchTokens?: number;
+  /** Seed of the bootstrap (default 1). */
+  seed?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -107,17 +121,25 @@ function quantile(sorted: Float32Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Accumulators per layer, turned into the reported shares at the end. */
+/**
+ * Accumulators per layer, each a ratio kept per window (the cluster the bootstrap
+ * resamples), turned into the reported shares and intervals at the end.
+ */
 class Tally {
   shares: number[][];
   counts: number[];
-  comp: { positions: number; noActive: number; differs: number; differsRaw: number; strongest: number }[];
-  res: { positions: number; final: number; outcomes: Record<ResidualOutcome, number> }[];
+  active: ClusteredRatio[];
+  comp: { noActive: number; differsRaw: number; strongest: number; differs: ClusteredRatio }[];
+  final: ClusteredRatio[];
+  outcomes: Record<ResidualOutcome, ClusteredRatio>[];
   constructor(nLayers: number) {
-    this.shares = Array.from({ length: nLayers }, () => []);
+    const each = <T>(f: () => T) => Array.from({ length: nLayers }, f);
+    this.shares = each(() => []);
     this.counts = new Array(nLayers).fill(0);
-    this.comp = Array.from({ length: nLayers }, () => ({ positions: 0, noActive: 0, differs: 0, differsRaw: 0, strongest: 0 }));
-    this.res = Array.from({ length: nLayers }, () => ({ positions: 0, final: 0, outcomes: { agree: 0, residual: 0, ffn: 0, neither: 0 } }));
+    this.active = each(() => new ClusteredRatio());
+    this.comp = each(() => ({ noActive: 0, differsRaw: 0, strongest: 0, differs: new ClusteredRatio() }));
+    this.final = each(() => new ClusteredRatio());
+    this.outcomes = each(() => ({ agree: new ClusteredRatio(), residual: new ClusteredRatio(), ffn: new ClusteredRatio(), neither: new ClusteredRatio() }));
   }
 }
 
@@ -142,6 +164,7 @@ function gatherRows(tensors: HookTensor[], at: { b: number; t: number }[]): Floa
 export async function positionStatistics(model: Model, lensTable: ValueTable, sample: readonly SampledWindow[], opts: PositionOptions = {}): Promise<PositionStatistics> {
   if (!lensTable.finalNorm) throw new Error('positionStatistics needs the final-norm value table (the lens the FFN output is read through)');
   const threshold = opts.threshold ?? 0;
+  const isActive = activeTest(model.config);
   const maxMemories = opts.maxMemories ?? null;
   const L = model.config.nLayers;
   const dFf = model.config.dFf;
@@ -157,7 +180,7 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
   if (raw && raw.finalNorm) throw new Error('rawTable must be the value table without the final norm');
 
   // similar lengths together, so right-padding wastes little; only the prefix up to the last sampled position is run
-  const jobs = sample.map((w) => ({ ids: w.ids.slice(0, w.positions[w.positions.length - 1] + 1), positions: w.positions })).sort((a, b) => a.ids.length - b.ids.length);
+  const jobs = sample.map((w, window) => ({ window, ids: w.ids.slice(0, w.positions[w.positions.length - 1] + 1), positions: w.positions })).sort((a, b) => a.ids.length - b.ids.length);
   const total = jobs.reduce((a, j) => a + j.positions.length, 0);
   let done = 0;
   for (let s = 0; s < jobs.length; ) {
@@ -172,11 +195,11 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
       batch.map((j) => [...j.ids, ...new Array(T - j.ids.length).fill(0)]),
       hooks,
     );
-    const at = batch.flatMap((j, b) => j.positions.map((t) => ({ b, t })));
+    const at = batch.flatMap((j, b) => j.positions.map((t) => ({ b, t, window: j.window })));
     const lensRows = gatherRows(Array.from({ length: L }, (_, l) => KINDS.map((kind) => out.get(hookName(l, kind))!)).flat(), at);
     const lens = await lensTop(projector, lensRows, d);
 
-    at.forEach(({ b, t }, i) => {
+    at.forEach(({ b, t, window }, i) => {
       const final = lens[(i * L + L - 1) * KINDS.length + 2];
       for (let l = 0; l < L; l++) {
         const base = (i * L + l) * KINDS.length;
@@ -184,24 +207,23 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
         const coeff = out.get(hookName(l, 'mlp.coeff'))!;
         const offset = (b * T + t) * dFf;
         const active: number[] = [];
-        for (let key = 0; key < dFf; key++) if (coeff.data[offset + key] > threshold) active.push(key);
+        for (let key = 0; key < dFf; key++) if (isActive(coeff.data[offset + key], threshold)) active.push(key);
         tally.shares[l].push(active.length / dFf);
         tally.counts[l] += active.length;
+        tally.active[l].add(window, active.length / dFf);
 
         const c = tally.comp[l];
         if (active.length === 0) c.noActive++;
         else {
           const compared = maxMemories === null || active.length <= maxMemories ? active : topK(coeff.data, offset, dFf, maxMemories).map((h) => h.index);
-          c.positions++;
-          if (!compared.some((key) => memTop(lensTable, l, key) === ffnTop)) c.differs++;
+          c.differs.add(window, compared.some((key) => memTop(lensTable, l, key) === ffnTop) ? 0 : 1);
           if (raw && !compared.some((key) => memTop(raw, l, key) === ffnTop)) c.differsRaw++;
           const strongest = topK(coeff.data, offset, dFf, 1)[0].index;
           if (memTop(lensTable, l, strongest) === ffnTop) c.strongest++;
         }
-        const r = tally.res[l];
-        r.positions++;
-        if (resTop === final) r.final++;
-        r.outcomes[outcomeOf(resTop, addedTop, outTop)]++;
+        tally.final[l].add(window, resTop === final ? 1 : 0);
+        const outcome = outcomeOf(resTop, addedTop, outTop);
+        for (const [o, ratio] of Object.entries(tally.outcomes[l])) ratio.add(window, o === outcome ? 1 : 0);
       }
     });
     done += at.length;
@@ -209,6 +231,7 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
   }
 
   const n = total;
+  const rand = seededRandom(opts.seed ?? 1);
   return {
     positions: n,
     windows: sample.length,
@@ -216,14 +239,26 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
     maxMemories,
     activity: tally.shares.map((xs, layer) => {
       const sorted = Float32Array.from(xs).sort();
-      return { layer, meanShare: xs.reduce((a, x) => a + x, 0) / (xs.length || NaN), p10: quantile(sorted, 0.1), p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), meanCount: tally.counts[layer] / (n || NaN) };
+      const a = tally.active[layer];
+      return { layer, meanShare: a.value, p10: quantile(sorted, 0.1), p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), meanCount: tally.counts[layer] / (n || NaN), ci95: a.ci95(rand) };
     }),
-    composition: tally.comp.map((c, layer) => ({ layer, positions: c.positions, noActive: c.noActive, differs: c.differs, rate: c.differs / (c.positions || NaN), rateRawValues: raw ? c.differsRaw / (c.positions || NaN) : null, strongestAgrees: c.strongest / (c.positions || NaN) })),
-    residual: tally.res.map((r, layer) => ({
-      layer,
-      positions: r.positions,
-      residualIsFinal: r.final / (r.positions || NaN),
-      outcomes: Object.fromEntries(Object.entries(r.outcomes).map(([o, v]) => [o, v / (r.positions || NaN)])) as Record<ResidualOutcome, number>,
-    })),
+    composition: tally.comp.map((c, layer) => {
+      const positions = c.differs.denominator;
+      return {
+        layer,
+        positions,
+        noActive: c.noActive,
+        differs: c.differs.numerator,
+        rate: c.differs.value,
+        rateRawValues: raw ? c.differsRaw / (positions || NaN) : null,
+        strongestAgrees: c.strongest / (positions || NaN),
+        ci95: c.differs.ci95(rand),
+      };
+    }),
+    residual: tally.final.map((f, layer) => {
+      const outcomes = tally.outcomes[layer];
+      const each = <T>(g: (r: ClusteredRatio) => T) => Object.fromEntries(Object.entries(outcomes).map(([o, r]) => [o, g(r)])) as Record<ResidualOutcome, T>;
+      return { layer, positions: f.denominator, residualIsFinal: f.value, ci95: f.ci95(rand), outcomes: each((r) => r.value), outcomesCi95: each((r) => r.ci95(rand)) };
+    }),
   };
 }

@@ -1,21 +1,30 @@
 /**
- * Automatic labelling of a key's top triggers, after the categories of Geva et al. (2021):
- * shallow patterns (the same trigger token, the same final n-gram, a shared content token
- * in the last few positions) and semantic hints (a shared next token, the key's value
- * agreeing with the next tokens, shared topic words). As in the paper, a pattern counts
- * when it covers at least 3 of the key's top 25 triggers.
+ * Automatic labelling of a key's top triggers, after the categories of Geva et al. (2021).
+ * Patterns about the key's input, its trigger prefixes: shallow ones (the same trigger
+ * token, the same final n-gram, a shared content token in the last few positions) and a
+ * semantic hint (a topic word shared across paragraphs). Apart from those, output hints
+ * (a shared next token, the key's value agreeing with the next tokens) describe what
+ * follows the prefix, not the prefix: they are reported on their own and never counted
+ * as semantic, since the agreement statistic already measures the same thing. As in the
+ * paper, a pattern counts when it covers at least 3 of the key's top 25 triggers.
  *
- * These are hints for a person, not ground truth: the paper's labels came from experts.
- * Stopwords and punctuation are left out of the token and topic patterns because nearly
- * every prefix has them, so they would "cover" triggers without saying anything.
+ * These are hints for a person, not ground truth: the paper's labels came from experts,
+ * and null.ts measures how often each detector fires on random positions. Stopwords and
+ * punctuation are left out of every token pattern (a trigger token, an n-gram made only
+ * of them, a recent token, a next token) and of topic words, because nearly every prefix
+ * has them, so they would "cover" triggers without saying anything.
  */
-import type { Model } from '../model';
-import { sliceRows } from '../tensor';
+import type { Model } from '../../model';
+import { sliceRows } from '../../tensor';
 import { isContentWord, normalizeWord } from './stopwords';
-import type { Trigger, TriggerIndex } from './triggers';
-import { VocabProjector } from './vocab';
+import { nullCoverage, type NullOptions } from './null';
+import type { Trigger, TriggerIndex } from '../triggers';
+import { VocabProjector } from '../vocab';
+import { ClusteredRatio, type Interval } from '../statistics/intervals';
+import { seededRandom } from '../statistics/sample';
 
-export type PatternKind = 'shallow' | 'semantic';
+/** shallow and semantic describe the prefix; output hints describe what follows it. */
+export type PatternKind = 'shallow' | 'semantic' | 'output';
 export type PatternType = 'trigger-token' | 'final-ngram' | 'recent-token' | 'next-token' | 'value-agreement' | 'topic-word';
 
 const TYPE_ORDER: readonly PatternType[] = ['trigger-token', 'final-ngram', 'recent-token', 'next-token', 'value-agreement', 'topic-word'];
@@ -23,8 +32,8 @@ const KIND: Record<PatternType, PatternKind> = {
   'trigger-token': 'shallow',
   'final-ngram': 'shallow',
   'recent-token': 'shallow',
-  'next-token': 'semantic',
-  'value-agreement': 'semantic',
+  'next-token': 'output',
+  'value-agreement': 'output',
   'topic-word': 'semantic',
 };
 
@@ -47,28 +56,45 @@ export interface KeyPatterns {
   /** Triggers considered (the top `top`, fewer on a small corpus). */
   triggers: number;
   patterns: Pattern[];
-  /** Triggers covered by at least one pattern, by a shallow one, by a semantic one. */
+  /** Triggers covered by at least one prefix pattern (shallow or semantic), by a shallow one, by a semantic one. */
   covered: number;
   coveredShallow: number;
   coveredSemantic: number;
+  /** Triggers covered by an output hint (next token, value agreement), not counted in `covered`. */
+  coveredOutput: number;
 }
 
-export interface LayerPatterns {
-  layer: number;
+/** How much of a set of keys' triggers the patterns cover. */
+export interface Coverage {
   /** Keys that have triggers. */
   keys: number;
   triggers: number;
-  /** Mean number of patterns per key. */
+  /** Mean number of prefix patterns per key. */
   patternsPerKey: number;
-  /** Share of keys with at least one pattern. */
+  /** Share of keys with at least one prefix pattern. */
   keysWithPattern: number;
-  /** Share of triggers covered by at least one pattern / a shallow one / a semantic one. */
+  /** Share of triggers covered by at least one prefix pattern / a shallow one / a semantic one. */
   covered: number;
   coveredShallow: number;
   coveredSemantic: number;
-  /** Share of the layer's patterns that are shallow / semantic. */
+  /** Share of triggers covered by an output hint (not a prefix pattern). */
+  coveredOutput: number;
+  /** Share of triggers covered by each detector. */
+  coveredByType: Record<PatternType, number>;
+  /** Share of the prefix patterns that are shallow / semantic. */
   shallowShare: number;
   semanticShare: number;
+  /** Bootstrap 95% interval of `covered`, resampling keys. */
+  ci95: Interval;
+}
+
+export interface LayerPatterns extends Coverage {
+  layer: number;
+  /**
+   * The same detectors on random corpus positions taken 25 at a time as if they were a
+   * key's triggers (null.ts): what coverage chance alone gives. Null when not computed.
+   */
+  randomPositions: Coverage | null;
 }
 
 export interface PatternOptions {
@@ -120,6 +146,8 @@ function finalNgrams(ts: readonly Trigger[], vocab: PatternVocab, minCover: numb
     for (const [k, idx] of groups) {
       if (idx.length < minCover) continue;
       const tokens = k.split(',').map(Number);
+      // "ends with ' of the'" says nothing: an n-gram needs a content token
+      if (!tokens.some((id) => isContent(vocab, id))) continue;
       const type: PatternType = n === 1 ? 'trigger-token' : 'final-ngram';
       const label = n === 1 ? `trigger token ${quote(vocab.tokenText(tokens[0]))}` : `ends with ${quote(vocab.decode(tokens))}`;
       found.push({ kind: 'shallow', type, label, tokens, covers: idx });
@@ -129,12 +157,14 @@ function finalNgrams(ts: readonly Trigger[], vocab: PatternVocab, minCover: numb
   return found.filter((p) => !found.some((q) => q.tokens.length > p.tokens.length && sameSet(q.covers, p.covers)));
 }
 
+const isContent = (vocab: PatternVocab, id: number) => !vocab.isSpecial(id) && isContentWord(vocab.tokenText(id));
+
 function recentTokens(ts: readonly Trigger[], vocab: PatternVocab, ngrams: readonly Pattern[], o: Required<PatternOptions>): Pattern[] {
   const holders = new Map<number, number[]>();
   ts.forEach((t, i) => {
     const before = t.prefix.slice(Math.max(0, t.prefix.length - 1 - o.recent), t.prefix.length - 1);
     for (const id of new Set(before)) {
-      if (vocab.isSpecial(id) || !isContentWord(vocab.tokenText(id))) continue;
+      if (!isContent(vocab, id)) continue;
       const h = holders.get(id);
       if (h) h.push(i);
       else holders.set(id, [i]);
@@ -153,11 +183,11 @@ function recentTokens(ts: readonly Trigger[], vocab: PatternVocab, ngrams: reado
 function nextTokens(ts: readonly Trigger[], vocab: PatternVocab, minCover: number): Pattern[] {
   const groups = groupBy(ts.length, (i) => {
     const n = ts[i].next;
-    return n === null || vocab.isSpecial(n) ? undefined : String(n);
+    return n === null || !isContent(vocab, n) ? undefined : String(n);
   });
   const found: Pattern[] = [];
   for (const [k, idx] of groups) {
-    if (idx.length >= minCover) found.push({ kind: 'semantic', type: 'next-token', label: `next token ${quote(vocab.tokenText(Number(k)))}`, tokens: [Number(k)], covers: idx });
+    if (idx.length >= minCover) found.push({ kind: 'output', type: 'next-token', label: `next token ${quote(vocab.tokenText(Number(k)))}`, tokens: [Number(k)], covers: idx });
   }
   return found;
 }
@@ -169,7 +199,7 @@ function valueAgreement(ts: readonly Trigger[], vocab: PatternVocab, valueTop: r
   const hit = new Set(idx.map((i) => ts[i].next!));
   const tokens = valueTop.filter((id) => hit.has(id));
   const label = `next token among the value's top ${valueTop.length}: ${tokens.map((id) => quote(vocab.tokenText(id))).join(', ')}`;
-  return [{ kind: 'semantic', type: 'value-agreement', label, tokens, covers: idx }];
+  return [{ kind: 'output', type: 'value-agreement', label, tokens, covers: idx }];
 }
 
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu;
@@ -195,7 +225,7 @@ function topicWords(ts: readonly Trigger[], vocab: PatternVocab, o: Required<Pat
   return found.sort(byCoverage).slice(0, o.maxPerType);
 }
 
-function withDefaults(o: PatternOptions): Required<PatternOptions> {
+export function withDefaults(o: PatternOptions): Required<PatternOptions> {
   return { top: o.top ?? 25, minCover: o.minCover ?? 3, recent: o.recent ?? 5, valueK: o.valueK ?? 10, maxPerType: o.maxPerType ?? 3 };
 }
 
@@ -211,30 +241,44 @@ export function findPatterns(triggers: readonly Trigger[], vocab: PatternVocab, 
   return all.sort((a, b) => b.covers.length - a.covers.length || TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || byCoverage(a, b));
 }
 
+/** Triggers covered by the patterns that pass `keep`. */
+const coverage = (patterns: readonly Pattern[], keep: (p: Pattern) => boolean) => new Set(patterns.filter(keep).flatMap((p) => p.covers)).size;
+
 /** Patterns plus how many triggers they cover. */
 export function summarizeKey(layer: number, key: number, triggers: number, patterns: Pattern[]): KeyPatterns {
-  const union = (kind?: PatternKind) => new Set(patterns.filter((p) => !kind || p.kind === kind).flatMap((p) => p.covers)).size;
-  return { layer, key, triggers, patterns, covered: union(), coveredShallow: union('shallow'), coveredSemantic: union('semantic') };
+  const kind = (k: PatternKind) => coverage(patterns, (p) => p.kind === k);
+  return { layer, key, triggers, patterns, covered: coverage(patterns, (p) => p.kind !== 'output'), coveredShallow: kind('shallow'), coveredSemantic: kind('semantic'), coveredOutput: kind('output') };
 }
 
-export function summarizeLayer(layer: number, keys: readonly KeyPatterns[]): LayerPatterns {
+/** Coverage of a set of keys' triggers (keys without triggers left out). */
+export function coverageOf(keys: readonly KeyPatterns[], rand: () => number): Coverage {
   const withTriggers = keys.filter((k) => k.triggers > 0);
   const triggers = withTriggers.reduce((a, k) => a + k.triggers, 0);
-  const patterns = withTriggers.reduce((a, k) => a + k.patterns.length, 0);
+  const prefix = (k: KeyPatterns) => k.patterns.filter((p) => p.kind !== 'output');
+  const patterns = withTriggers.reduce((a, k) => a + prefix(k).length, 0);
   const shallow = withTriggers.reduce((a, k) => a + k.patterns.filter((p) => p.kind === 'shallow').length, 0);
   const share = (f: (k: KeyPatterns) => number) => (triggers ? withTriggers.reduce((a, k) => a + f(k), 0) / triggers : 0);
+  const covered = new ClusteredRatio();
+  withTriggers.forEach((k, i) => covered.add(i, k.covered, k.triggers));
   return {
-    layer,
     keys: withTriggers.length,
     triggers,
     patternsPerKey: withTriggers.length ? patterns / withTriggers.length : 0,
-    keysWithPattern: withTriggers.length ? withTriggers.filter((k) => k.patterns.length > 0).length / withTriggers.length : 0,
+    keysWithPattern: withTriggers.length ? withTriggers.filter((k) => prefix(k).length > 0).length / withTriggers.length : 0,
     covered: share((k) => k.covered),
     coveredShallow: share((k) => k.coveredShallow),
     coveredSemantic: share((k) => k.coveredSemantic),
+    coveredOutput: share((k) => k.coveredOutput),
+    coveredByType: Object.fromEntries(TYPE_ORDER.map((t) => [t, share((k) => coverage(k.patterns, (p) => p.type === t))])) as Record<PatternType, number>,
     shallowShare: patterns ? shallow / patterns : 0,
     semanticShare: patterns ? (patterns - shallow) / patterns : 0,
+    ci95: covered.ci95(rand),
   };
+}
+
+/** A layer's coverage; the null is added by layerPatterns when asked for. */
+export function summarizeLayer(layer: number, keys: readonly KeyPatterns[]): LayerPatterns {
+  return { layer, ...coverageOf(keys, seededRandom(layer + 1)), randomPositions: null };
 }
 
 /** Top-k token ids of the value vectors of keys start..start+count-1 (no final norm, as in the paper). */
@@ -260,8 +304,13 @@ export async function keyPatterns(model: Model, index: TriggerIndex, layer: numb
   return summarizeKey(layer, key, Math.min(o.top, triggers.length), findPatterns(triggers, model.tokenizer, top, o));
 }
 
-/** Patterns of every key of a layer, with the layer's summary. */
-export async function layerPatterns(model: Model, index: TriggerIndex, layer: number, opts: PatternOptions & { onProgress?: (fraction: number) => void } = {}): Promise<{ summary: LayerPatterns; keys: KeyPatterns[] }> {
+/** Patterns of every key of a layer, with the layer's summary and, given a corpus pool, its null. */
+export async function layerPatterns(
+  model: Model,
+  index: TriggerIndex,
+  layer: number,
+  opts: PatternOptions & { randomPositions?: NullOptions; onProgress?: (fraction: number) => void } = {},
+): Promise<{ summary: LayerPatterns; keys: KeyPatterns[] }> {
   const o = withDefaults(opts);
   const dFf = index.info.model.dFf;
   const tops = await valueTops(model, layer, 0, dFf, o.valueK);
@@ -271,5 +320,7 @@ export async function layerPatterns(model: Model, index: TriggerIndex, layer: nu
     keys.push(summarizeKey(layer, key, Math.min(o.top, triggers.length), findPatterns(triggers, model.tokenizer, tops[key], o)));
     if (key % 64 === 63) opts.onProgress?.((key + 1) / dFf);
   }
-  return { summary: summarizeLayer(layer, keys), keys };
+  const summary = summarizeLayer(layer, keys);
+  if (opts.randomPositions) summary.randomPositions = nullCoverage(model.tokenizer, tops, o, opts.randomPositions, layer);
+  return { summary, keys };
 }

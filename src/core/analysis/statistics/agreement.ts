@@ -2,14 +2,16 @@
  * Statistics 1 and 2 of Geva et al. (2021): does a memory's value predict what follows
  * its key's best trigger? Per layer, the share of keys whose value's top token equals
  * the next token of their top-1 trigger, and that token's rank in pᵢ; then the same
- * agreement in bins of max pᵢ (calibration). Keys whose top trigger ends its paragraph
+ * agreement in bins of max pᵢ (calibration), pooled and per layer. Rates carry Wilson
+ * 95% intervals: a layer's agreement rests on a handful of keys. Keys whose top trigger ends its paragraph
  * (no next token) or that have no trigger are left out and counted as such.
  */
-import type { Model } from '../model';
-import { tokenRanks } from './ranks';
-import { seededRandom } from './corpusSample';
-import type { Trigger } from './triggers/open';
-import type { ValueTable } from './valueTable';
+import type { Model } from '../../model';
+import { tokenRanks } from '../ranks';
+import { seededRandom } from './sample';
+import type { Trigger } from '../triggers/open';
+import type { ValueTable } from '../valueTable';
+import { wilson, type Interval } from './intervals';
 
 /**
  * What agreement needs of a trigger-example index: a key's triggers, best first. The
@@ -27,6 +29,8 @@ export interface LayerAgreement {
   skipped: number;
   agreed: number;
   rate: number;
+  /** Wilson 95% interval of `rate`. */
+  ci95: Interval;
   /** Mean and median 1-based rank of the next token in pᵢ. */
   meanRank: number;
   medianRank: number;
@@ -41,20 +45,27 @@ export interface CalibrationBin {
   keys: number;
   agreed: number;
   rate: number;
+  /** Wilson 95% interval of `rate`. */
+  ci95: Interval;
 }
 
 export interface AgreementStatistics {
   /** Whether pᵢ was read through the final norm (the value table's setting). */
   finalNorm: boolean;
   layers: LayerAgreement[];
+  /** All layers pooled. */
   calibration: CalibrationBin[];
+  /** Per layer (fewer bins), so a trend across bins is not just the layers' different levels. */
+  calibrationByLayer: CalibrationBin[][];
   /** Uniform-random baselines: top-1 agreement 1/V, mean rank (V+1)/2. */
   baseline: { rate: number; meanRank: number };
 }
 
 export interface AgreementOptions {
-  /** Calibration bins (default 10). */
+  /** Calibration bins, pooled (default 10). */
   bins?: number;
+  /** Calibration bins per layer (default 5). */
+  layerBins?: number;
   /** Rounds of the shuffled baseline (default 20). */
   shuffles?: number;
   seed?: number;
@@ -108,7 +119,7 @@ function calibrate(maxProbs: number[], agreed: boolean[], bins: number): Calibra
     const part = order.slice(Math.floor((b * n) / bins), Math.floor(((b + 1) * n) / bins));
     if (part.length === 0) continue;
     const hits = part.filter((i) => agreed[i]).length;
-    out.push({ lo: maxProbs[part[0]], hi: maxProbs[part[part.length - 1]], keys: part.length, agreed: hits, rate: hits / part.length });
+    out.push({ lo: maxProbs[part[0]], hi: maxProbs[part[part.length - 1]], keys: part.length, agreed: hits, rate: hits / part.length, ci95: wilson(hits, part.length) });
   }
   return out;
 }
@@ -118,6 +129,7 @@ export async function agreementStatistics(model: Model, table: ValueTable, trigg
   const layers: LayerAgreement[] = [];
   const allMax: number[] = [];
   const allAgreed: boolean[] = [];
+  const calibrationByLayer: CalibrationBin[][] = [];
   for (let layer = 0; layer < table.nLayers; layer++) {
     opts.signal?.throwIfAborted();
     const keys: number[] = [];
@@ -132,18 +144,24 @@ export async function agreementStatistics(model: Model, table: ValueTable, trigg
     }
     const ranks = await ranksFor(model, layer, keys, nexts, table.finalNorm, opts.signal);
     let agreed = 0;
+    const layerMax: number[] = [];
+    const layerAgreed: boolean[] = [];
     keys.forEach((key, i) => {
       const hit = tops[i] === nexts[i];
       if (hit) agreed++;
-      allMax.push(table.maxProb(layer, key));
-      allAgreed.push(hit);
+      layerMax.push(table.maxProb(layer, key));
+      layerAgreed.push(hit);
     });
+    allMax.push(...layerMax);
+    allAgreed.push(...layerAgreed);
+    calibrationByLayer.push(calibrate(layerMax, layerAgreed, opts.layerBins ?? 5));
     layers.push({
       layer,
       keys: keys.length,
       skipped: table.dFf - keys.length,
       agreed,
       rate: keys.length ? agreed / keys.length : NaN,
+      ci95: wilson(agreed, keys.length),
       meanRank: keys.length ? ranks.reduce((a, r) => a + r, 0) / keys.length : NaN,
       medianRank: median(ranks),
       shuffledRate: shuffledRate(tops, nexts, opts.shuffles ?? 20, rand),
@@ -151,5 +169,5 @@ export async function agreementStatistics(model: Model, table: ValueTable, trigg
     opts.onProgress?.(layer);
   }
   const V = table.data.vocabSize;
-  return { finalNorm: table.finalNorm, layers, calibration: calibrate(allMax, allAgreed, opts.bins ?? 10), baseline: { rate: 1 / V, meanRank: (V + 1) / 2 } };
+  return { finalNorm: table.finalNorm, layers, calibration: calibrate(allMax, allAgreed, opts.bins ?? 10), calibrationByLayer, baseline: { rate: 1 / V, meanRank: (V + 1) / 2 } };
 }

@@ -7,6 +7,8 @@
 export interface Series {
   name: string;
   values: (number | null)[];
+  /** Per category a 95% interval drawn as a whisker on the bar (grouped charts only). */
+  intervals?: ([number, number] | null)[];
 }
 
 export interface ReferenceLine {
@@ -66,6 +68,10 @@ function legend(series: Series[]): { svg: string; height: number } {
   return { svg: parts.join(''), height: 16 * (row + 1) };
 }
 
+function whisker(cx: number, y: (v: number) => number, [lo, hi]: [number, number], what: string, format: (v: number) => string): string {
+  return `<line class="whisker" x1="${num(cx)}" x2="${num(cx)}" y1="${num(y(Math.max(0, lo)))}" y2="${num(y(hi))}"><title>${escapeHtml(`${what}: ${format(lo)} – ${format(hi)}`)}</title></line>`;
+}
+
 export function barChart(spec: BarChartSpec): string {
   const key = legend(spec.series);
   const plotTop = M.top - 16 + key.height;
@@ -74,7 +80,8 @@ export function barChart(spec: BarChartSpec): string {
   const plotH = H - plotTop - M.bottom;
   const finite = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null && Number.isFinite(x));
   const totals = spec.stacked ? spec.categories.map((_, i) => spec.series.reduce((a, s) => a + (s.values[i] ?? 0), 0)) : spec.series.flatMap((s) => finite(s.values));
-  const peak = Math.max(0, ...totals, ...(spec.lines ?? []).map((l) => l.value), ...(spec.whiskers ?? []).map((w) => w[1]));
+  const highs = spec.series.flatMap((s) => finite((s.intervals ?? []).map((w) => w?.[1] ?? null)));
+  const peak = Math.max(0, ...totals, ...(spec.lines ?? []).map((l) => l.value), ...(spec.whiskers ?? []).map((w) => w[1]), ...highs);
   const yMax = spec.yMax ?? niceMax(peak);
   const y = (v: number) => plotTop + plotH * (1 - Math.min(v, yMax) / yMax);
   const band = plotW / Math.max(1, spec.categories.length);
@@ -99,12 +106,11 @@ export function barChart(spec: BarChartSpec): string {
       stackBase += spec.stacked ? v : 0;
       const tip = `${cat} · ${s.name}: ${spec.format(v)}`;
       parts.push(`<rect class="s${si}" x="${num(x)}" y="${num(top)}" width="${num(Math.max(1, barW - 1))}" height="${num(Math.max(0, bottom - top))}"><title>${escapeHtml(tip)}</title></rect>`);
+      const ci = spec.stacked ? null : s.intervals?.[i];
+      if (ci && Number.isFinite(ci[0]) && Number.isFinite(ci[1])) parts.push(whisker(x + barW / 2, y, ci, `${cat} · ${s.name}, 95% interval`, spec.format));
     });
     const w = spec.whiskers?.[i];
-    if (w) {
-      const cx = x0 + barW / 2;
-      parts.push(`<line class="whisker" x1="${num(cx)}" x2="${num(cx)}" y1="${num(y(w[0]))}" y2="${num(y(w[1]))}"><title>${escapeHtml(`${cat}: ${spec.format(w[0])} – ${spec.format(w[1])}`)}</title></line>`);
-    }
+    if (w) parts.push(whisker(x0 + barW / 2, y, w, cat, spec.format));
     parts.push(`<text class="tick" x="${num(M.left + band * (i + 0.5))}" y="${H - M.bottom + 16}" text-anchor="middle">${escapeHtml(cat)}</text>`);
   });
   for (const l of spec.lines ?? []) {
