@@ -32,3 +32,36 @@ test('inspect counts a gated model’s negative coefficients as active (stories2
     await m.dispose();
   }
 });
+
+test('inspect lists a gated model’s strongest memories by |coefficient|, negative ones included (stories260K)', async (t) => {
+  const dir = sharedOrSkip(t, 'models', 'stories260K', 'stories260K.bin');
+  if (!dir) return;
+  const m = await loadModel(dir, { cacheDir: tempDir() });
+  try {
+    const k = 10;
+    const r = await inspect(m, 'Once upon a time there was a little girl', { topK: k });
+    const ids = r.tokens.map((x) => x.id);
+    const hooks = Array.from({ length: m.config.nLayers }, (_, l) => hookName(l, 'mlp.coeff'));
+    const out = await m.run([ids], hooks);
+    const dFf = m.config.dFf;
+    let negativeListed = 0;
+    hooks.forEach((h, l) => {
+      const coeff = out.get(h)!.data;
+      for (let p = 0; p < ids.length; p++) {
+        const row = Array.from(coeff.subarray(p * dFf, (p + 1) * dFf));
+        // brute force: the k-th largest magnitude bounds every listed memory from below
+        const kth = row.map(Math.abs).sort((a, b) => b - a)[k - 1];
+        const top = r.layers[l].positions[p].top;
+        assert.equal(top.length, k);
+        for (const hit of top) {
+          assert.equal(hit.coeff, coeff[p * dFf + hit.key]);
+          assert.ok(Math.abs(hit.coeff) >= kth);
+        }
+        negativeListed += top.filter((hit) => hit.coeff < 0).length;
+      }
+    });
+    assert.ok(negativeListed > 0, 'some of the strongest memories have negative coefficients');
+  } finally {
+    await m.dispose();
+  }
+});

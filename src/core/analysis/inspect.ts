@@ -7,7 +7,7 @@ import type { Model, ModelInfo } from '../model';
 import type { HookTensor } from '../runtime/session';
 import type { TokenSpan } from '../tokenize/types';
 import { activeTest, type ActiveTest } from './active';
-import { topK } from './topk';
+import { topK, topKByMagnitude } from './topk';
 
 export interface MemoryHit {
   key: number;
@@ -67,7 +67,11 @@ export function predictionsFrom(model: Model, out: Map<string, HookTensor>, n: n
 /** The hooks predictionsFrom reads. */
 export const PREDICTION_HOOKS = [PREDICTION_PROBS, PREDICTION_IDS];
 
-export function memoriesAt(coeff: HookTensor, t: number, k: number, threshold: number, isActive: ActiveTest): PositionMemories {
+/**
+ * A position's strongest memories: by coefficient, or for gated FFNs (`byMagnitude`) by
+ * |coefficient|, so a memory that pushes the opposite way is listed too.
+ */
+export function memoriesAt(coeff: HookTensor, t: number, k: number, threshold: number, isActive: ActiveTest, byMagnitude = false): PositionMemories {
   const dFf = coeff.dims[2];
   const offset = t * dFf;
   let active = 0;
@@ -77,7 +81,7 @@ export function memoriesAt(coeff: HookTensor, t: number, k: number, threshold: n
     if (isActive(c, threshold)) active++;
     if (c > maxCoeff) maxCoeff = c;
   }
-  return { top: topK(coeff.data, offset, dFf, k).map((s) => ({ key: s.index, coeff: s.value })), active, maxCoeff };
+  return { top: (byMagnitude ? topKByMagnitude : topK)(coeff.data, offset, dFf, k).map((s) => ({ key: s.index, coeff: s.value })), active, maxCoeff };
 }
 
 export async function inspect(model: Model, text: string, opts: InspectOptions = {}): Promise<InspectResult> {
@@ -89,7 +93,7 @@ export async function inspect(model: Model, text: string, opts: InspectOptions =
   const out = await model.run([tokens.map((t) => t.id)], [...coeffHooks, ...PREDICTION_HOOKS]);
   const layers = coeffHooks.map((h, layer) => ({
     layer,
-    positions: tokens.map((_, t) => memoriesAt(out.get(h)!, t, k, threshold, isActive)),
+    positions: tokens.map((_, t) => memoriesAt(out.get(h)!, t, k, threshold, isActive, model.config.gated)),
   }));
   return { model: model.info, tokens, layers, predictions: predictionsFrom(model, out, opts.predictions ?? 5) };
 }

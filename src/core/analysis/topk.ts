@@ -29,6 +29,16 @@ export function topK(data: Float32Array, offset: number, length: number, k: numb
   return sign === 1 ? best : best.map((s) => ({ index: s.index, value: -s.value }));
 }
 
+/**
+ * The k entries of largest |value|, largest first, with their signed values: for gated
+ * FFNs, where a strongly negative coefficient matters as much as a strongly positive one.
+ */
+export function topKByMagnitude(data: Float32Array, offset: number, length: number, k: number): Scored[] {
+  const abs = new Float32Array(length);
+  for (let i = 0; i < length; i++) abs[i] = Math.abs(data[offset + i]);
+  return topK(abs, 0, length, k).map((s) => ({ index: s.index, value: data[offset + s.index] }));
+}
+
 /** log Σ exp over a slice, computed stably. */
 export function logSumExp(data: Float32Array, offset: number, length: number): number {
   let max = -Infinity;
