@@ -309,24 +309,17 @@ export class Model {
 
   /**
    * A session over an analysis graph of this model (vocabulary projection, ranks), built
-   * once per `key` on first use and released by dispose(). Its weights go to an
-   * external-data file too, so a 262k-token unembedding fits (protobuf stops at 2 GB).
+   * once per `key` on first use and released by dispose().
    */
-  analysisSession(key: string, build: (opts: BuilderOptions) => GraphBuilder): Promise<ModelSession> {
+  analysisSession(key: string, build: () => GraphBuilder): Promise<ModelSession> {
     if (this.disposed) return Promise.reject(new Error(`${this.info.name} has been disposed`));
     let s = this.sessions.get(key);
     if (!s) {
-      this.scratch ??= scratchDir();
-      const entry = graphEntry(this.scratch, key.replace(/[^a-z0-9]+/gi, '-'), 'fp32');
-      s = (async () => {
-        const graphInfo: GraphInfo = { nLayers: 0, aliases: {} };
-        buildEntry(entry, (o) => {
-          const builder = build(o);
-          graphInfo.aliases = Object.fromEntries(builder.aliases());
-          return { builder, info: graphInfo };
-        }, 'fp32');
-        return ModelSession.create(entry.onnx, graphInfo, { threads: this.threads });
-      })();
+      // E is fed by reference (vocab.ts), so these graphs hold only small weights (norm gains,
+      // biases) and are built in memory: nothing is written outside the cache
+      const builder = build();
+      const graphInfo: GraphInfo = { nLayers: 0, aliases: Object.fromEntries(builder.aliases()) };
+      s = ModelSession.create(Buffer.concat(builder.serialize(BUILDER_VERSION)), graphInfo, { threads: this.threads });
       this.sessions.set(key, s);
     }
     return s;

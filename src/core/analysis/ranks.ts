@@ -4,7 +4,7 @@
  * [n, vocab] leaves onnxruntime. The agreement statistic needs the rank of a trigger's
  * next token in pᵢ wherever it falls, far outside any top-k the value table keeps.
  */
-import { GraphBuilder, type BuilderOptions } from '../graph/builder';
+import { GraphBuilder } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
 import type { ModelSession } from '../runtime/session';
@@ -16,8 +16,8 @@ const TARGET = 'target';
 const ABOVE = 'above';
 
 /** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
-function rankGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:ranks', undefined, opts);
+function rankGraph(model: Model, mode: LensMode): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:ranks');
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const target = g.input(TARGET, DataType.INT64, ['n']);
   const column = g.op('Unsqueeze', [target, g.constInt([1])]);
@@ -29,7 +29,7 @@ function rankGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBui
 }
 
 /** The model owns the session (and releases it with itself). */
-const sessionFor = (model: Model, mode: LensMode): Promise<ModelSession> => model.analysisSession(`ranks-${mode}`, (opts) => rankGraph(model, mode, opts));
+const sessionFor = (model: Model, mode: LensMode): Promise<ModelSession> => model.analysisSession(`ranks-${mode}`, () => rankGraph(model, mode));
 
 /**
  * 1-based rank of targets[i] among the vocabulary scores of row i of `x` ([n, d]);

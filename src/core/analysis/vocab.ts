@@ -9,7 +9,7 @@
  */
 import { norm as normBlock } from '../graph/blocks';
 import type { Linear } from '../arch/types';
-import { GraphBuilder, type BuilderOptions } from '../graph/builder';
+import { GraphBuilder } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
 import type { Feed, ModelSession } from '../runtime/session';
@@ -84,8 +84,8 @@ export async function inRowChunks(model: Model, n: number, call: (start: number,
 }
 
 /** One graph per mode: onnxruntime runs every node of a graph whatever is fetched. */
-function projectionGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:vocab', undefined, opts);
+function projectionGraph(model: Model, mode: LensMode): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:vocab');
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const k = g.input(K_INPUT, DataType.INT64, [1]);
   const scores = vocabScores(g, model, x, mode);
@@ -116,7 +116,7 @@ export class VocabProjector {
 
   /** The model owns the session (and releases it with itself). */
   private session(mode: LensMode): Promise<ModelSession> {
-    return this.model.analysisSession(`vocab-${mode}`, (opts) => projectionGraph(this.model, mode, opts));
+    return this.model.analysisSession(`vocab-${mode}`, () => projectionGraph(this.model, mode));
   }
 
   /**

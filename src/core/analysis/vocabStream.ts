@@ -7,7 +7,7 @@
  * chunk once per call and reuses it for every row) while the buffers stay small at any
  * vocabulary size.
  */
-import { GraphBuilder, type BuilderOptions } from '../graph/builder';
+import { GraphBuilder } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
 import type { ModelSession } from '../runtime/session';
@@ -25,8 +25,8 @@ const START = 'start';
 const END = 'end';
 const OUT = { topLogits: 'top.logits', topIds: 'top.ids', bottomLogits: 'bottom.logits', bottomIds: 'bottom.ids', max: 'max', sumExp: 'sumexp' };
 
-function streamGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:vocab-stream', undefined, opts);
+function streamGraph(model: Model, mode: LensMode): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:vocab-stream');
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const k = g.input(K, DataType.INT64, [1]);
   const columns = { start: g.input(START, DataType.INT64, [1]), end: g.input(END, DataType.INT64, [1]) };
@@ -44,7 +44,7 @@ function streamGraph(model: Model, mode: LensMode, opts: BuilderOptions): GraphB
 }
 
 /** The model owns the session (and releases it with itself). */
-const sessionFor = (model: Model, mode: LensMode): Promise<ModelSession> => model.analysisSession(`vocab-stream-${mode}`, (opts) => streamGraph(model, mode, opts));
+const sessionFor = (model: Model, mode: LensMode): Promise<ModelSession> => model.analysisSession(`vocab-stream-${mode}`, () => streamGraph(model, mode));
 
 /** Running top-k (or bottom-k) of n rows: logits best first, ties to the lower token id. */
 class RunningSide {
