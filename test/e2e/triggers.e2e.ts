@@ -94,10 +94,18 @@ test('the first hover loads the model in the background and shows nothing yet', 
   assert.equal(s.extensionLog().match(/loading model /g)?.length, 1, 'one load, started by the hover');
 });
 
+/** On Linux and Windows, Build Trigger Index… first asks for files or folders (corpusDialogs.ts). */
+async function chooseCorpusFiles(s: VsCodeSession): Promise<void> {
+  const files = s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Corpus files' }).first();
+  await files.click();
+  await files.waitFor({ state: 'hidden' });
+}
+
 test('Build Trigger Index… through its file dialog and output pick; the setting is set', { skip }, async () => {
   const s = vsc!;
   const corpus = path.join(s.server.workspace, CORPUS);
   await s.runCommand('FFN Lens: Build Trigger Index…', { opensInput: true });
+  await chooseCorpusFiles(s);
   await shotOnFailure(s, 'corpus-dialog', () => answerFileDialog(s, corpus));
   // The output quick pick: the first item is the default, a folder next to the corpus.
   const first = s.page.locator('.quick-input-list .monaco-list-row').first();
@@ -234,6 +242,7 @@ test('cancelling a build from its notification leaves a checkpoint; Resume finis
   const out = path.join(s.server.workspace, `wiki400.${model.info.name}.ffn-index`);
   await s.runCommand('Notifications: Clear All Notifications');
   await s.runCommand('FFN Lens: Build Trigger Index…', { opensInput: true });
+  await chooseCorpusFiles(s);
   await shotOnFailure(s, 'cancel-dialog', () => answerFileDialog(s, corpus));
   await s.page.locator('.quick-input-list .monaco-list-row').first().filter({ hasText: 'Next to the corpus' }).waitFor();
   await s.page.keyboard.press('Enter');

@@ -132,8 +132,9 @@ test('a notebook cell: the hover, and Inspect Selection on its first line', { sk
   // (a notebook's status bar shows the cell, not the selection: the heatmap's width checks it)
   await s.runCommand('FFN Lens: Inspect Selection');
   const n = model.tokenizer.encodeWithOffsets(CELL_LINE).length;
-  await s.webview().locator(`#heatmap[data-tokens="${n}"]`).waitFor({ timeout: 60_000 });
-  assert.equal(await s.webview().locator('#heatmap tbody tr').count(), model.info.nLayers);
+  // a notebook has webviews of its own (its output renderer): find the panel's frame by content
+  const panel = await shotOnFailure(s, 'notebook-inspect', () => frameWith(s, `#heatmap[data-tokens="${n}"]`, 60_000));
+  assert.equal(await panel.locator('#heatmap tbody tr').count(), model.info.nLayers);
   await s.screenshot('notebook-inspect');
   await s.runCommand('View: Close All Editors');
 });
