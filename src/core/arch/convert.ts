@@ -1,7 +1,7 @@
 /** Weight-mapping helpers shared by the family converters. */
 import type { WeightStore } from '../load/weights';
 import { transpose2d, type HostTensor } from '../tensor';
-import type { Linear, Norm } from './types';
+import type { BlockWeights, CanonicalModel, Linear, ModelConfig, Norm } from './types';
 
 const optional = (w: WeightStore, name: string): HostTensor | undefined => (w.has(name) ? w.get(name) : undefined);
 
@@ -45,4 +45,21 @@ export function linearPart(fused: Linear, start: number, end: number): Linear {
 export function unembedding(w: WeightStore, tied: boolean, embed: HostTensor, head = 'lm_head'): Linear {
   if (!tied) return torchLinear(w, head);
   return { weight: transpose2d(embed), bias: optional(w, `${head}.bias`) };
+}
+
+/**
+ * The GPT-2 layout's weights around a family's blocks (GPT-2, GPT-BigCode, GPT-Neo, GPT-J):
+ * `{prefix}wte` embeddings, `{prefix}wpe` positions where the family learns them,
+ * `{prefix}ln_f`, and the head (tied unless the config says otherwise, when `tiedByDefault`).
+ */
+export function gpt2Layout(w: WeightStore, cfg: ModelConfig, blocks: BlockWeights[], opts: { prefix: string; tied: boolean }): CanonicalModel {
+  const embed = w.get(`${opts.prefix}wte.weight`);
+  return {
+    config: cfg,
+    embed,
+    positionEmbed: cfg.positions === 'learned' ? w.get(`${opts.prefix}wpe.weight`) : undefined,
+    blocks,
+    finalNorm: normWeights(w, `${opts.prefix}ln_f`),
+    unembed: unembedding(w, opts.tied, embed),
+  };
 }

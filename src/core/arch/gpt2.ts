@@ -1,7 +1,7 @@
 /** GPT-2: learned positions, pre-LayerNorm, fused Conv1D q/k/v, GELU FFN. */
 import type { WeightStore } from '../load/weights';
 import { activation, bool, count, isOff, refuseUnless, headSize, LIMITS, modelConfig, num, type RawConfig } from './config';
-import { conv1d, normWeights, sliceCols, sliceVec, unembedding } from './convert';
+import {conv1d, gpt2Layout, normWeights, sliceCols, sliceVec } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, Linear, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
@@ -30,7 +30,6 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
   // GPT2LMHeadModel prefixes "transformer."; a bare GPT2Model does not.
   const p = w.has('transformer.wte.weight') ? 'transformer.' : '';
   const d = cfg.dModel;
-  const embed = w.get(`${p}wte.weight`);
   const blocks = Array.from({ length: cfg.nLayers }, (_, l): BlockWeights => {
     const b = `${p}h.${l}`;
     const qkv = conv1d(w, `${b}.attn.c_attn`);
@@ -49,14 +48,7 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
       down: conv1d(w, `${b}.mlp.c_proj`),
     };
   });
-  return {
-    config: cfg,
-    embed,
-    positionEmbed: w.get(`${p}wpe.weight`),
-    blocks,
-    finalNorm: normWeights(w, `${p}ln_f`),
-    unembed: unembedding(w, bool(raw, 'tie_word_embeddings', true), embed),
-  };
+  return gpt2Layout(w, cfg, blocks, { prefix: p, tied: bool(raw, 'tie_word_embeddings', true) });
 }
 
 export const gpt2: ArchFamily = {

@@ -4,7 +4,7 @@
  */
 import type { WeightStore } from '../load/weights';
 import { activation, bool, count, isOff, headSize, LIMITS, modelConfig, num, refuseUnless, type RawConfig } from './config';
-import { linearPart, normWeights, torchLinear, unembedding } from './convert';
+import {gpt2Layout, linearPart, normWeights, torchLinear } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
@@ -33,7 +33,6 @@ function parseConfig(raw: RawConfig): ModelConfig {
 function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalModel {
   const d = cfg.dModel;
   const hd = cfg.headDim;
-  const embed = w.get('transformer.wte.weight');
   const blocks = Array.from({ length: cfg.nLayers }, (_, l): BlockWeights => {
     const b = `transformer.h.${l}`;
     const qkv = torchLinear(w, `${b}.attn.c_attn`);
@@ -48,14 +47,7 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
       down: torchLinear(w, `${b}.mlp.c_proj`),
     };
   });
-  return {
-    config: cfg,
-    embed,
-    positionEmbed: w.get('transformer.wpe.weight'),
-    blocks,
-    finalNorm: normWeights(w, 'transformer.ln_f'),
-    unembed: unembedding(w, bool(raw, 'tie_word_embeddings', true), embed),
-  };
+  return gpt2Layout(w, cfg, blocks, { prefix: 'transformer.', tied: bool(raw, 'tie_word_embeddings', true) });
 }
 
 export const gptBigcode: ArchFamily = {

@@ -4,7 +4,7 @@
  */
 import type { WeightStore } from '../load/weights';
 import { activation, attnWindows, bool, count, LIMITS, modelConfig, num, type LayerType, type RawConfig } from './config';
-import { normWeights, torchLinear, unembedding } from './convert';
+import {gpt2Layout, normWeights, torchLinear } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
 /** attention_layers, or attention_types ([[["global", "local"], repeats]]) expanded as transformers does. */
@@ -40,7 +40,6 @@ function parseConfig(raw: RawConfig): ModelConfig {
 }
 
 function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalModel {
-  const embed = w.get('transformer.wte.weight');
   const blocks = Array.from({ length: cfg.nLayers }, (_, l): BlockWeights => {
     const b = `transformer.h.${l}`;
     return {
@@ -54,14 +53,7 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
       down: torchLinear(w, `${b}.mlp.c_proj`),
     };
   });
-  return {
-    config: cfg,
-    embed,
-    positionEmbed: w.get('transformer.wpe.weight'),
-    blocks,
-    finalNorm: normWeights(w, 'transformer.ln_f'),
-    unembed: unembedding(w, bool(raw, 'tie_word_embeddings', true), embed),
-  };
+  return gpt2Layout(w, cfg, blocks, { prefix: 'transformer.', tied: bool(raw, 'tie_word_embeddings', true) });
 }
 
 export const gptNeo: ArchFamily = {

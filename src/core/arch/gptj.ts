@@ -4,7 +4,7 @@
  */
 import type { WeightStore } from '../load/weights';
 import { activation, bool, count, headSize, LIMITS, modelConfig, num, rotary, type RawConfig } from './config';
-import { normWeights, torchLinear, unembedding } from './convert';
+import {gpt2Layout, normWeights, torchLinear } from './convert';
 import type { ArchFamily, BlockWeights, CanonicalModel, ModelConfig } from './types';
 
 function parseConfig(raw: RawConfig): ModelConfig {
@@ -31,7 +31,6 @@ function parseConfig(raw: RawConfig): ModelConfig {
 }
 
 function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalModel {
-  const embed = w.get('transformer.wte.weight');
   const blocks = Array.from({ length: cfg.nLayers }, (_, l): BlockWeights => {
     const b = `transformer.h.${l}`;
     return {
@@ -44,13 +43,7 @@ function convert(cfg: ModelConfig, raw: RawConfig, w: WeightStore): CanonicalMod
       down: torchLinear(w, `${b}.mlp.fc_out`),
     };
   });
-  return {
-    config: cfg,
-    embed,
-    blocks,
-    finalNorm: normWeights(w, 'transformer.ln_f'),
-    unembed: unembedding(w, bool(raw, 'tie_word_embeddings', false), embed),
-  };
+  return gpt2Layout(w, cfg, blocks, { prefix: 'transformer.', tied: bool(raw, 'tie_word_embeddings', false) });
 }
 
 export const gptj: ArchFamily = {
