@@ -61,6 +61,12 @@ export function numberOption(values: Record<string, unknown>, name: string, fall
   return n;
 }
 
+/** The options inputText reads, for every command that works on one text. */
+export const textOptions = {
+  text: { type: 'string', short: 't' },
+  file: { type: 'string', short: 'f' },
+} as const;
+
 /** The text to work on, from --text or --file (exactly one). */
 export function inputText(values: Record<string, unknown>): string {
   const text = values.text as string | undefined;

@@ -1,6 +1,6 @@
 /** `ffn-lens activations`: hook tensors of a text written to safetensors, for Python. */
 import { encodeSafetensors, selectHooks, tokensFor, writeFileAtomic } from '../../core';
-import { inputText, parse, UsageError } from '../args';
+import { inputText, parse, textOptions, UsageError } from '../args';
 import { loadFromArgs, modelOptions } from '../load';
 import { processIo, type Io } from '../io';
 
@@ -9,8 +9,7 @@ export const usage = 'activations --model M (--text T | --file F) --hooks PATTER
 export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const { values } = parse(argv, {
     ...modelOptions,
-    text: { type: 'string', short: 't' },
-    file: { type: 'string', short: 'f' },
+    ...textOptions,
     hooks: { type: 'string' },
     out: { type: 'string', short: 'o' },
   });

@@ -4,7 +4,7 @@
  * the top memories checked by switching them off.
  */
 import { attribute, checkByAblation, singleTokenId, tokensFor, tracePosition, type AblationCheck, type Attribution, type Model } from '../../core';
-import { inputText, intOption, parse, UsageError } from '../args';
+import { inputText, intOption, parse, textOptions, UsageError } from '../args';
 import { processIo, type Io } from '../io';
 import { loadFromArgs, modelOptions } from '../load';
 import { printable, table } from '../table';
@@ -47,8 +47,7 @@ function human(a: Attribution, tokenText: string, checks: AblationCheck[]): stri
 export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const { values } = parse(argv, {
     ...modelOptions,
-    text: { type: 'string', short: 't' },
-    file: { type: 'string', short: 'f' },
+    ...textOptions,
     position: { type: 'string', short: 'p' },
     target: { type: 'string' },
     'target-id': { type: 'string' },

@@ -1,6 +1,6 @@
 /** `ffn-lens inspect`: tokens, top memories per layer and position, next-token predictions. */
 import { inspect, type InspectResult } from '../../core';
-import { inputText, intOption, numberOption, parse } from '../args';
+import { inputText, intOption, numberOption, parse, textOptions } from '../args';
 import { loadFromArgs, modelOptions } from '../load';
 import { processIo, type Io } from '../io';
 import { printable, table } from '../table';
@@ -31,8 +31,7 @@ function human(r: InspectResult): string {
 export async function run(argv: string[], io: Io = processIo): Promise<void> {
   const { values } = parse(argv, {
     ...modelOptions,
-    text: { type: 'string', short: 't' },
-    file: { type: 'string', short: 'f' },
+    ...textOptions,
     top: { type: 'string', short: 'k' },
     threshold: { type: 'string' },
     json: { type: 'boolean' },
