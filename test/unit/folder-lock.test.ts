@@ -90,3 +90,20 @@ test('lock: a live lock of another process is respected and names it', () => {
   held.release();
   assert.ok(!fs.existsSync(held.file));
 });
+
+test('taking a folder removes temp files that killed writers left, and keeps those of live processes', () => {
+  const dir = tempDir();
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const stale = path.join(dir, `.status.json.tmp-${dead}-0`);
+  const live = path.join(dir, `.status.json.tmp-${process.ppid}-0`);
+  const other = path.join(dir, 'notes.tmp-1-1');
+  for (const f of [stale, live, other]) fs.writeFileSync(f, 'x');
+  const lock = lockFolder(dir, 'a test');
+  try {
+    assert.equal(fs.existsSync(stale), false, 'the dead writer’s temp file is gone');
+    assert.equal(fs.existsSync(live), true, 'a live process’s temp file stays');
+    assert.equal(fs.existsSync(other), true, 'files not named as writeFileAtomic names them stay');
+  } finally {
+    lock.release();
+  }
+});

@@ -10,6 +10,28 @@ import { writeError } from './errors';
 
 let counter = 0;
 
+/** `.NAME.tmp-PID-N`: the temporary names writeFileAtomic gives. */
+const TEMP_NAME = /^\..+\.tmp-(\d+)-\d+$/;
+
+/**
+ * Removes the temporary files that writers killed mid-write (SIGKILL, power loss) left in
+ * `dir`. Only for a folder this process has locked, so no live writer owns them; a temp
+ * file of a process that still runs is kept all the same.
+ */
+export function removeStaleTemps(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 /** Writes `chunks` to `file` atomically; throws an Error naming the file and the cause. */
 export function writeFileAtomic(file: string, chunks: readonly (Uint8Array | string)[]): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${counter++}`);

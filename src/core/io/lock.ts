@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { removeStaleTemps } from './atomic';
 import { writeError } from './errors';
 
 export const LOCK_NAME = '.ffn-lens.lock';
@@ -105,6 +106,8 @@ export function lockFolder(dir: string, what: string): FolderLock {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       create(file, text);
+      // the folder is ours now: temp files of writers that were killed mid-write are stale
+      removeStaleTemps(dir);
       let released = false;
       return {
         file,
