@@ -51,7 +51,7 @@ export function benchLargeVocab(): Figure[] {
         { name: `value table ${shape}: peak RSS over the loaded model (from ${r.baseMb.toFixed(0)} MB)`, value: r.extraMb, unit: 'MB' },
       );
     }
-    for (const tokens of [128, 512]) {
+    for (const tokens of [128, 1024]) {
       const r = child('inspect', model('gemma3', 64, 1024), String(tokens));
       figures.push({ name: `inspect ${tokens} tokens at V 262,144: peak RSS over the loaded model`, value: r.extraMb, unit: 'MB' });
     }

@@ -54,6 +54,18 @@ function transposeValues(src: Float32Array, rows: number, cols: number): Float32
   return out;
 }
 
+/** Lazy transposes → what they transpose (see transposedSource). */
+const sources = new WeakMap<HostTensor, HostTensor>();
+
+/**
+ * The tensor a lazy transpose2d was made of, so a consumer that can use the other
+ * orientation (a Gemm with transB, row-wise quantization) reads it as it is and never
+ * materialises the transposed copy.
+ */
+export function transposedSource(t: HostTensor): HostTensor | undefined {
+  return sources.get(t);
+}
+
 /**
  * Transpose a 2-D tensor: [rows, cols] → [cols, rows]. A lazy tensor stays lazy (its
  * source is read, transposed and released when the result's values are first needed).
@@ -61,11 +73,13 @@ function transposeValues(src: Float32Array, rows: number, cols: number): Float32
 export function transpose2d(t: HostTensor): HostTensor {
   const [rows, cols] = t.shape;
   if (t instanceof LazyTensor) {
-    return new LazyTensor([cols, rows], () => {
+    const lazy = new LazyTensor([cols, rows], () => {
       const out = transposeValues(t.data, rows, cols);
       t.release();
       return out;
     });
+    sources.set(lazy, t);
+    return lazy;
   }
   return { data: transposeValues(t.data, rows, cols), shape: [cols, rows] };
 }

@@ -8,8 +8,9 @@ import { DataType } from '../onnx/model';
 import type { GraphBuilder } from './builder';
 import { patchInputs } from './contract';
 
-export function linear(g: GraphBuilder, x: string, w: Linear, name: string): string {
-  const y = g.matmul(x, `${name}.weight`, w.weight);
+/** x·W + b; `rows` when x is 2-D [n, in], which lets the weight keep its checkpoint orientation (GraphBuilder.matmulRows). */
+export function linear(g: GraphBuilder, x: string, w: Linear, name: string, rows = false): string {
+  const y = rows ? g.matmulRows(x, `${name}.weight`, w.weight) : g.matmul(x, `${name}.weight`, w.weight);
   return w.bias ? g.op('Add', [y, g.weight(`${name}.bias`, w.bias)]) : y;
 }
 

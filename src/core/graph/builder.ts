@@ -4,8 +4,8 @@
  * hooks are named in one place (see hooks.ts), like llama.cpp's `cb(cur, name, il)`.
  */
 import { DataType, encodeModel, type AttrValue, type Dim, type ExternalRef, type Initializer, type OnnxGraph, type OnnxNode, type ValueInfo } from '../onnx/model';
-import { release, type HostTensor } from '../tensor';
-import { kBlocks, quantizeInt8, quantizeRowsInt8, BLOCK, ZERO_POINT, type Precision } from './quantize';
+import { release, transposedSource, type HostTensor } from '../tensor';
+import { kBlocks, quantizeInt8, quantizeRowsInt8, BLOCK, ZERO_POINT, type Int8Weight, type Precision } from './quantize';
 
 export const OPSET = 23;
 /** Domain of onnxruntime's contrib operators (MatMulNBits). */
@@ -28,7 +28,25 @@ export interface StoredTensor {
   length: number;
   /** Quantized matrices: K before padding to whole blocks. */
   K?: number;
+  /** An fp32 matrix stored as its transpose [dims] (read by a Gemm with transB). */
+  transposed?: boolean;
 }
+
+/**
+ * The most fp32 bytes one MatMulNBits may expand its weight to: onnxruntime's 8-bit
+ * kernel with float accuracy dequantizes the whole weight on every call, which for a
+ * 128k-token unembedding is a 1 GB buffer, so wider weights are split along N.
+ */
+export const DEQUANT_BYTES = 64 << 20;
+
+/** Columns per MatMulNBits part: whole multiples of 1024, so every part's bytes start page-aligned. */
+export function partColumns(K: number, N: number): number {
+  if (4 * K * N <= DEQUANT_BYTES) return N;
+  return Math.min(N, Math.max(1024, Math.floor(DEQUANT_BYTES / (4 * K) / 1024) * 1024));
+}
+
+/** Where an initializer's bytes went, so later initializers can reference them (or a range of them). */
+type Placed = Initializer['data'];
 
 export interface BuilderOptions {
   /** Where weights go; without one they are inlined in the protobuf (small graphs only). */
@@ -49,6 +67,9 @@ export class GraphBuilder {
   private readonly aliasMap = new Map<string, string>();
   private readonly renamed = new Map<string, string>();
   private readonly stored: StoredTensor[] = [];
+  private readonly placed = new Map<string, Placed>();
+  /** Embedding tables already in the graph, by the tensor they were made of (for tied unembeddings). */
+  private readonly tables = new Map<HostTensor, string>();
   private usesMsDomain = false;
   private counter = 0;
 
@@ -63,9 +84,15 @@ export class GraphBuilder {
     return this.opts.precision ?? 'fp32';
   }
 
+  /** The main graph, which holds every weight and the name counter, however deep a branch is nested. */
+  private get root(): GraphBuilder {
+    let g: GraphBuilder = this;
+    while (g.parent) g = g.parent;
+    return g;
+  }
+
   private fresh(prefix: string): string {
-    const root = this.parent ?? this;
-    return `${prefix}_${root.counter++}`;
+    return `${prefix}_${this.root.counter++}`;
   }
 
   input(name: string, dataType: DataType, shape: Dim[]): string {
@@ -86,16 +113,44 @@ export class GraphBuilder {
   }
 
   /** An initializer in the sink when there is one (else inline), recorded for read-back. */
-  private store(name: string, dataType: DataType, dims: number[], bytes: Uint8Array, K?: number): void {
-    const root = this.parent ?? this;
+  private store(name: string, dataType: DataType, dims: number[], bytes: Uint8Array, extra: Pick<StoredTensor, 'K' | 'transposed'> = {}): void {
+    this.place(name, dataType, dims, bytes, extra);
+    this.declare(name, dataType, dims, name);
+  }
+
+  /** Writes bytes to the sink (or keeps them for inlining) and records them, without an initializer. */
+  private place(name: string, dataType: DataType, dims: number[], bytes: Uint8Array, extra: Pick<StoredTensor, 'K' | 'transposed'> = {}): void {
+    const root = this.root;
     const sink = root.opts.sink;
     if (!sink) {
-      root.initializers.push({ name, dataType, dims, data: { raw: bytes } });
+      root.placed.set(name, { raw: bytes });
       return;
     }
     const external = sink.write(bytes);
-    root.initializers.push({ name, dataType, dims, data: { external } });
-    root.stored.push({ name, dataType, dims, offset: external.offset, length: external.length, ...(K === undefined ? {} : { K }) });
+    root.placed.set(name, { external });
+    root.stored.push({ name, dataType, dims, offset: external.offset, length: external.length, ...extra });
+  }
+
+  /**
+   * The initializer `name` over bytes already placed as `of`, or `length` bytes of them from
+   * `start`: a second name for the same bytes, written once (the parts of a split weight, a
+   * tied unembedding reading the embedding's table).
+   */
+  private declare(name: string, dataType: DataType, dims: number[], of: string, start = 0, length?: number): void {
+    const root = this.root;
+    const at = root.placed.get(of)!;
+    let data: Placed;
+    if ('raw' in at) data = { raw: at.raw.subarray(start, length === undefined ? undefined : start + length) };
+    else data = { external: { ...at.external, offset: at.external.offset + start, length: length ?? at.external.length - start } };
+    root.initializers.push({ name, dataType, dims, data });
+  }
+
+  /** Places `name` at the bytes of `of` (read back as `dims`, with `extra`): nothing is written. */
+  private alias(name: string, of: string, dims: number[], extra: Pick<StoredTensor, 'K' | 'transposed'>): void {
+    const root = this.root;
+    root.placed.set(name, root.placed.get(of)!);
+    const t = root.stored.find((s) => s.name === of);
+    if (t) root.stored.push({ ...t, name, dims, ...extra });
   }
 
   /**
@@ -105,14 +160,57 @@ export class GraphBuilder {
    */
   matmul(x: string, name: string, w: HostTensor): string {
     if (this.precision === 'fp32' || w.shape.length !== 2) return this.op('MatMul', [x, this.weight(name, w)]);
-    const q = quantizeInt8(w);
-    release(w);
-    const kb = kBlocks(q.K);
-    this.store(`${name}.q8`, DataType.UINT8, [q.N, kb, BLOCK], q.codes, q.K);
-    this.store(`${name}.scales`, DataType.FLOAT, [q.N, kb], bytesOf(q.scales));
-    this.store(`${name}.zp`, DataType.UINT8, [q.N, kb], q.zeroPoints);
-    (this.parent ?? this).usesMsDomain = true;
-    return this.op('MatMulNBits', [x, `${name}.q8`, `${name}.scales`, `${name}.zp`], { K: q.K, N: q.N, bits: 8, block_size: BLOCK }, MS_DOMAIN);
+    const [K, N] = w.shape;
+    const kb = kBlocks(K);
+    // W = Sᵀ (a torch Linear, a tied embedding): S's rows are W's columns, so quantizing
+    // S's rows gives W's codes without making the transposed copy
+    const source = transposedSource(w);
+    const table = source && this.root.tables.get(source);
+    if (table) {
+      // a tied unembedding: the embedding's codes and scales are already its codes and scales
+      this.alias(`${name}.q8`, `${table}.q8`, [N, kb, BLOCK], { K });
+      this.alias(`${name}.scales`, `${table}.scales`, [N, kb], {});
+    } else {
+      const q: Int8Weight = source ? quantizeRowsInt8(source) : quantizeInt8(w);
+      release(source ?? w);
+      this.place(`${name}.q8`, DataType.UINT8, [N, kb, BLOCK], q.codes, { K });
+      this.place(`${name}.scales`, DataType.FLOAT, [N, kb], bytesOf(q.scales));
+    }
+    // explicit zero points (all ZERO_POINT), so no operator default is relied on
+    this.place(`${name}.zp`, DataType.UINT8, [N, kb], new Uint8Array(N * kb).fill(ZERO_POINT));
+    this.root.usesMsDomain = true;
+    const part = partColumns(K, N);
+    const parts: string[] = [];
+    for (let n0 = 0; n0 < N; n0 += part) {
+      const n = Math.min(part, N - n0);
+      const suffix = part === N ? '' : `.part${n0 / part}`;
+      const [q8, scales, zp] = ['q8', 'scales', 'zp'].map((s) => `${name}.${s}${suffix}`);
+      this.declare(q8, DataType.UINT8, [n, kb, BLOCK], `${name}.q8`, n0 * kb * BLOCK, n * kb * BLOCK);
+      this.declare(scales, DataType.FLOAT, [n, kb], `${name}.scales`, n0 * kb * 4, n * kb * 4);
+      this.declare(zp, DataType.UINT8, [n, kb], `${name}.zp`, n0 * kb, n * kb);
+      parts.push(this.op('MatMulNBits', [x, q8, scales, zp], { K, N: n, bits: 8, block_size: BLOCK }, MS_DOMAIN));
+    }
+    return parts.length === 1 ? parts[0] : this.op('Concat', parts, { axis: -1 });
+  }
+
+  /**
+   * x · W for rows x [n, K] (2-D). A W that is the transpose of a checkpoint tensor S (a
+   * torch Linear's [out, in], a tied embedding) is stored as S and read by a Gemm with
+   * transB, so the transposed copy is never made, and a tied unembedding is the
+   * embedding's own bytes under a second name. At int8 it is `matmul`.
+   */
+  matmulRows(x: string, name: string, w: HostTensor): string {
+    const source = transposedSource(w);
+    if (this.precision !== 'fp32' || !source) return this.matmul(x, name, w);
+    const table = this.root.tables.get(source);
+    if (table) {
+      this.alias(name, table, source.shape, { transposed: true });
+      this.declare(name, DataType.FLOAT, source.shape, name);
+    } else {
+      this.store(name, DataType.FLOAT, source.shape, bytesOf(source.data), { transposed: true });
+      release(source);
+    }
+    return this.op('Gemm', [x, name], { transB: 1 });
   }
 
   /**
@@ -121,12 +219,13 @@ export class GraphBuilder {
    * the Gather, so only the rows a run needs are ever fp32.
    */
   embedding(ids: string, name: string, t: HostTensor): string {
+    this.root.tables.set(t, name);
     if (this.precision === 'fp32') return this.op('Gather', [this.weight(name, t), ids]);
     const [V, d] = t.shape;
     const q = quantizeRowsInt8(t);
     release(t);
     const kb = kBlocks(d);
-    this.store(`${name}.q8`, DataType.UINT8, [V, kb, BLOCK], q.codes, d);
+    this.store(`${name}.q8`, DataType.UINT8, [V, kb, BLOCK], q.codes, { K: d });
     this.store(`${name}.scales`, DataType.FLOAT, [V, kb], bytesOf(q.scales));
     const codes = this.op('Cast', [this.op('Gather', [`${name}.q8`, ids])], { to: DataType.FLOAT });
     const scales = this.op('Unsqueeze', [this.op('Gather', [`${name}.scales`, ids]), this.constInt([-1])]);
@@ -139,7 +238,7 @@ export class GraphBuilder {
 
   /** The weights written to the sink, in order (empty without a sink). */
   storedTensors(): readonly StoredTensor[] {
-    return (this.parent ?? this).stored;
+    return this.root.stored;
   }
 
   constFloat(values: number[], dims: number[] = [values.length]): string {
@@ -216,6 +315,19 @@ export class GraphBuilder {
     }
     const names = this.opMulti('If', [cond], outputs.length, { then_branch: { graph: then.graph() }, else_branch: { graph: otherwise.graph() } });
     return names.map((n, i) => this.hook(outputs[i].name, n, outputs[i].dataType));
+  }
+
+  /**
+   * An ONNX Scan over axis 0 of `xs` (fp32): `body` maps one slice (of shape `slice`) to
+   * fp32 outputs of the shapes `outputs` (onnxruntime needs every rank), which come back
+   * stacked along a new axis 0. Work per slice is bounded by the slice, whatever the
+   * length of `xs`.
+   */
+  scan(xs: string, slice: Dim[], outputs: Dim[][], body: (b: GraphBuilder, slice: string) => string[]): string[] {
+    const b = new GraphBuilder(`${this.name}:scan`, this);
+    const results = body(b, b.input(b.fresh('slice'), DataType.FLOAT, slice));
+    results.forEach((r, i) => b.outputs.push({ name: b.op('Identity', [r]), dataType: DataType.FLOAT, shape: outputs[i] }));
+    return this.opMulti('Scan', [xs], outputs.length, { body: { graph: b.graph() }, num_scan_inputs: 1 });
   }
 
   hooks(): readonly string[] {

@@ -6,7 +6,11 @@
  */
 
 export const INPUT_IDS = 'input_ids';
-/** Bool scalars: compute the logits / the prediction hooks (which need the logits) in this run. */
+/**
+ * Bool scalars: keep the whole logits (the LOGITS hook, [batch, seq, vocab]) / compute the
+ * prediction hooks in this run. Either runs the vocabulary projection; predictions alone
+ * hold only a bounded step of the logits at a time.
+ */
 export const WANT_LOGITS = 'want_logits';
 export const WANT_PREDICTIONS = 'want_predictions';
 /** Bool scalar: compute the candidate hooks (blocks.{l}.mlp.candidates) in this run. */

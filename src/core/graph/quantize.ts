@@ -20,8 +20,6 @@ export interface Int8Weight {
   codes: Uint8Array;
   /** [N, kBlocks] */
   scales: Float32Array;
-  /** [N, kBlocks], all ZERO_POINT (explicit, so no operator default is relied on). */
-  zeroPoints: Uint8Array;
 }
 
 export const kBlocks = (K: number): number => Math.ceil(K / BLOCK);
@@ -56,7 +54,7 @@ export function quantizeInt8(w: HostTensor): Int8Weight {
       for (let n = 0; n < N; n++) codes[n * stride + k] = ZERO_POINT + Math.max(-127, Math.min(127, Math.round(src[row + n] / max[n])));
     }
   }
-  return { K, N, codes, scales, zeroPoints: new Uint8Array(N * kb).fill(ZERO_POINT) };
+  return { K, N, codes, scales };
 }
 
 /**
@@ -77,12 +75,13 @@ export function quantizeRowsInt8(t: HostTensor): Int8Weight {
       const to = v * d + Math.min(d, (b + 1) * BLOCK);
       let max = 0;
       for (let i = from; i < to; i++) max = Math.max(max, Math.abs(src[i]));
-      const scale = max > 0 ? max / 127 : 1;
+      // rounded to fp32 before dividing, as quantizeInt8 does, so the codes are bit for bit its codes
+      const scale = max > 0 ? Math.fround(max / 127) : 1;
       scales[v * kb + b] = scale;
       for (let i = from; i < to; i++) codes[v * stride + b * BLOCK + (i - from)] = ZERO_POINT + Math.max(-127, Math.min(127, Math.round(src[i] / scale)));
     }
   }
-  return { K: d, N: V, codes, scales, zeroPoints: new Uint8Array(0) };
+  return { K: d, N: V, codes, scales };
 }
 
 /** The fp32 weight [K, N] an Int8Weight stands for (what the quantized graph computes with). */

@@ -12,6 +12,9 @@ import type { HostTensor } from '../tensor';
 import type { StoredTensor } from './builder';
 import { BLOCK, dequantizeInt8, kBlocks, ZERO_POINT } from './quantize';
 
+/** Rows transposed together: a tile's reads stay in cache while its columns are written out. */
+const TILE = 64;
+
 export class StoredWeights {
   private readonly byName: Map<string, StoredTensor>;
   private readonly src: ByteSource;
@@ -44,9 +47,35 @@ export class StoredWeights {
       if (K === undefined) throw new Error(`quantized weight "${name}" does not record K`);
       return dequantizeInt8({ K, N, codes: codes.bytes, scales: new Float32Array(scales.buffer, scales.byteOffset, scales.byteLength / 4) });
     }
-    const { t, bytes } = this.bytes(name);
-    if (t.dataType !== DataType.FLOAT) throw new Error(`weight "${name}" is not fp32`);
-    return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t.dims };
+    const t = this.byName.get(name);
+    if (t?.transposed) return this.transposed(t);
+    const { bytes } = this.bytes(name);
+    if (t!.dataType !== DataType.FLOAT) throw new Error(`weight "${name}" is not fp32`);
+    return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t!.dims };
+  }
+
+  /**
+   * A weight stored as its transpose (a tied unembedding is the embedding's [vocab, d]
+   * table), turned into graph orientation: read 16 MB of rows at a time and written out
+   * in tiles of TILE rows, so the result is the only large buffer.
+   */
+  private transposed(t: StoredTensor): HostTensor {
+    const [rows, cols] = t.dims;
+    const out = new Float32Array(rows * cols);
+    const step = Math.max(TILE, Math.floor((16 << 20) / (4 * cols)));
+    for (let r0 = 0; r0 < rows; r0 += step) {
+      const n = Math.min(step, rows - r0);
+      const b = this.src.read(t.offset + r0 * cols * 4, n * cols * 4);
+      const block = new Float32Array(b.buffer, b.byteOffset, n * cols);
+      for (let tile = 0; tile < n; tile += TILE) {
+        const end = Math.min(n, tile + TILE);
+        for (let c = 0; c < cols; c++) {
+          const at = c * rows + r0;
+          for (let r = tile; r < end; r++) out[at + r] = block[r * cols + c];
+        }
+      }
+    }
+    return { data: out, shape: [cols, rows] };
   }
 
   /**

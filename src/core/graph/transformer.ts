@@ -92,25 +92,63 @@ export function buildTransformerGraph(model: CanonicalModel, opts: BuilderOption
   candidates(g, model);
   const final = g.hook(FINAL_NORM, norm(g, cfg, x, model.finalNorm, 'final_norm'));
   // The vocabulary projection is most of a small model's forward pass and many runs
-  // (trigger indexing, statistics) want only coefficients, so it too is conditional.
-  const [logits] = g.conditional(g.input(WANT_LOGITS, DataType.BOOL, []), [{ name: LOGITS, dataType: DataType.FLOAT }], (b) => [outputLogits(b, cfg, linear(b, final, model.unembed, 'unembed'))]);
-  // Top predictions in the graph, since a softmax over the vocabulary at every position
-  // is the most expensive loop a caller would otherwise write in JavaScript; behind a
-  // condition, so runs that do not fetch them do not pay for them.
-  const want = g.input(WANT_PREDICTIONS, DataType.BOOL, []);
+  // (trigger indexing, statistics) want only coefficients, so it sits behind a condition.
+  const keepLogits = g.input(WANT_LOGITS, DataType.BOOL, []);
+  const vocab = g.op('Or', [keepLogits, g.input(WANT_PREDICTIONS, DataType.BOOL, [])]);
   g.conditional(
-    want,
+    vocab,
     [
       { name: PREDICTION_PROBS, dataType: DataType.FLOAT },
       { name: PREDICTION_IDS, dataType: DataType.FLOAT },
+      { name: LOGITS, dataType: DataType.FLOAT },
     ],
-    (b) => {
-      const probs = b.op('Softmax', [logits], { axis: -1 });
-      const [topProbs, topIds] = b.opMulti('TopK', [probs, b.constInt([Math.min(PREDICTION_K, cfg.vocabSize)])], 2, { axis: -1, largest: 1, sorted: 1 });
-      return [topProbs, b.op('Cast', [topIds], { to: DataType.FLOAT })];
-    },
+    (b) => vocabularyPass(b, model, final, keepLogits),
   );
   return g;
+}
+
+/** Positions per Scan step of the vocabulary pass: 2^24 scores (64 MB) per [rows, vocab] buffer. */
+export const vocabRows = (vocabSize: number): number => Math.max(1, Math.floor(2 ** 24 / vocabSize));
+
+/**
+ * Top predictions (softmax top-k) at every position, and the logits themselves when
+ * `keepLogits` is on. A Scan walks the
+ * positions in steps of at most vocabRows(V), so no buffer holds more than a step's
+ * scores whatever the text's length: at a 262k-token vocabulary 1,024 positions would
+ * otherwise need several 1 GB [positions, vocab] buffers (logits, softmax). Only callers
+ * that fetch the logits pay for all of them. Steps are of equal size (Scan needs it), so
+ * the positions are padded by fewer rows than there are steps.
+ */
+function vocabularyPass(g: GraphBuilder, model: CanonicalModel, final: string, keepLogits: string): string[] {
+  const cfg = model.config;
+  const V = cfg.vocabSize;
+  const k = Math.min(PREDICTION_K, V);
+  const ceilDiv = (a: string, b: string) => g.op('Div', [g.op('Sub', [g.op('Add', [a, b]), g.constInt([1])]), b]);
+  const flat = g.op('Reshape', [final, g.constInt([-1, cfg.dModel])]);
+  const n = g.op('Shape', [flat], { start: 0, end: 1 });
+  const steps = ceilDiv(n, g.constInt([vocabRows(V)]));
+  const rows = ceilDiv(n, steps);
+  const pad = g.op('Sub', [g.op('Mul', [steps, rows]), n]);
+  const zero = g.constInt([0]);
+  const padded = g.op('Pad', [flat, g.op('Concat', [zero, zero, pad, zero], { axis: 0 })]);
+  const stacked = g.op('Reshape', [padded, g.op('Concat', [steps, rows, g.constInt([cfg.dModel])], { axis: 0 })]);
+  const [probs, ids, logits] = g.scan(stacked, ['rows', cfg.dModel], [['rows', k], ['rows', k], ['kept', V]], (b, x) => {
+    const scores = outputLogits(b, cfg, linear(b, x, model.unembed, 'unembed', true));
+    // onnxruntime's Softmax sums in vector lanes; ReduceLogSumExp's single float32 running
+    // sum lost the small terms behind a dominant one (2e-4 off at 262k tokens)
+    const probs = b.op('Softmax', [scores], { axis: -1 });
+    const [top, at] = b.opMulti('TopK', [probs, b.constInt([k])], 2, { axis: -1, largest: 1, sorted: 1 });
+    // all the step's rows when the logits are kept, none otherwise
+    const kept = b.op('Where', [keepLogits, b.op('Shape', [scores], { start: 0, end: 1 }), b.constInt([0])]);
+    return [top, b.op('Cast', [at], { to: DataType.FLOAT }), b.op('Slice', [scores, b.constInt([0]), kept, b.constInt([0])])];
+  });
+  // [steps, rows, width] → the first n rows, as [batch, seq, width]
+  const unstack = (t: string, width: number, lead: string) =>
+    g.op('Reshape', [g.op('Slice', [g.op('Reshape', [t, g.constInt([-1, width])]), zero, n, zero]), g.op('Concat', [lead, g.constInt([width])], { axis: 0 })]);
+  const batchSeq = g.op('Shape', [final], { start: 0, end: 2 });
+  // logits left out are [batch, 0, vocab]
+  const batchAny = g.op('Concat', [g.op('Shape', [final], { start: 0, end: 1 }), g.constInt([-1])], { axis: 0 });
+  return [unstack(probs, k, batchSeq), unstack(ids, k, batchSeq), unstack(logits, V, batchAny)];
 }
 
 /** Granite's logits_scaling and Gemma 2's final soft-capping, cap·tanh(logits / cap). */

@@ -109,7 +109,7 @@ export class ModelSession {
     const flag = (on: boolean) => new ort.Tensor('bool', Uint8Array.of(on ? 1 : 0), []);
     const feeds: Record<string, ort.Tensor> = {
       [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]),
-      [WANT_LOGITS]: flag(predictions || hooks.includes(LOGITS)),
+      [WANT_LOGITS]: flag(hooks.includes(LOGITS)),
       [WANT_PREDICTIONS]: flag(predictions),
       [WANT_CANDIDATES]: flag(hooks.some(isCandidateHook)),
     };
