@@ -108,6 +108,15 @@ test('int8: analyses read the dequantized weights the graph computes with', asyn
       assert.ok(maxErr <= maxAbs / 254 + 1e-7, `${what}: error ${maxErr} for max |w| ${maxAbs}`);
       assert.ok(maxErr > 0, `${what}: int8 values are the quantized ones`);
     }
+    // one token's column, read alone, is the whole matrix's column at either precision
+    for (const m of [fp32, int8]) {
+      const { weight } = m.unembed();
+      const [d, V] = weight.shape;
+      for (const id of [0, 1, V >> 1, V - 1]) {
+        const column = Array.from({ length: d }, (_, i) => weight.data[i * V + id]);
+        assert.deepEqual(Array.from(m.unembedColumn(id).weight), column, `${m.info.precision} column ${id}`);
+      }
+    }
   } finally {
     await fp32.dispose();
     await int8.dispose();

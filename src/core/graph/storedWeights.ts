@@ -71,6 +71,29 @@ export class StoredWeights {
     return new Float32Array(bytes.buffer, bytes.byteOffset, d);
   }
 
+  /**
+   * Column `j` of a [d, n] matrix (the unembedding, one token's direction) and element
+   * `j` of its optional bias, read alone: attribution needs one token's column, not the
+   * whole vocabulary's. At int8 a column is one quantized row, read as `row` reads it.
+   */
+  column(prefix: string, j: number): { weight: Float32Array; bias: number } {
+    const name = `${prefix}.weight`;
+    const biasT = this.byName.get(`${prefix}.bias`);
+    const bias = biasT ? new Float32Array(this.src.read(biasT.offset + j * 4, 4).slice().buffer)[0] : 0;
+    if (this.byName.has(`${name}.q8`)) return { weight: this.row(name, j), bias };
+    const t = this.byName.get(name);
+    if (!t || t.dataType !== DataType.FLOAT || t.dims.length !== 2) throw new Error(`the built graph has no fp32 matrix "${name}"`);
+    const [d, n] = t.dims;
+    const weight = new Float32Array(d);
+    const cell = new Float32Array(1);
+    for (let i = 0; i < d; i++) {
+      const b = this.src.read(t.offset + (i * n + j) * 4, 4);
+      new Uint8Array(cell.buffer).set(b);
+      weight[i] = cell[0];
+    }
+    return { weight, bias };
+  }
+
   optional(name: string): HostTensor | undefined {
     return this.has(name) ? this.get(name) : undefined;
   }
