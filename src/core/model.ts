@@ -277,6 +277,11 @@ export class Model {
     if (!(Number.isInteger(id) && id >= 0 && id < this.config.vocabSize)) throw new Error(`token id ${id} is outside the vocabulary (0..${this.config.vocabSize - 1})`);
   }
 
+  /** Output embedding as one row per token, Eᵀ [vocab, d_model], plus optional bias: built without holding E beside it. */
+  unembedRows(): { rows: HostTensor; bias?: HostTensor } {
+    return { rows: this.weights.transposed('unembed.weight'), bias: this.weights.optional('unembed.bias') };
+  }
+
   /** One token's unembedding column [d_model] and bias (0 without one), read alone. */
   unembedColumn(id: number): { weight: Float32Array; bias: number } {
     this.checkTokenId(id);

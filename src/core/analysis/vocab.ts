@@ -15,7 +15,7 @@ import { GraphBuilder } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
 import type { Feed, ModelSession } from '../runtime/session';
-import { transpose2d, type HostTensor } from '../tensor';
+import type { HostTensor } from '../tensor';
 
 export interface VocabTop {
   ids: Int32Array;
@@ -56,13 +56,10 @@ interface TokenRows {
 
 const unembeds = new WeakMap<Model, TokenRows>();
 
-/** Eᵀ of a model, transposed once and kept while the model lives: every lens graph is fed this one array. */
+/** Eᵀ of a model, read once and kept while the model lives: every lens graph is fed this one array. */
 function tokenRowsOf(model: Model): TokenRows {
   let u = unembeds.get(model);
-  if (!u) {
-    const { weight, bias } = model.unembed();
-    unembeds.set(model, (u = { rows: transpose2d(weight), bias }));
-  }
+  if (!u) unembeds.set(model, (u = model.unembedRows()));
   return u;
 }
 
