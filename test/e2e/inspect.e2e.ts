@@ -33,7 +33,9 @@ const skip = modelSuite(
     // extension's and the workbench's, not a configured wait.
     settings: (dir) => ({ 'ffnLens.model': dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 0 }),
   },
-  (s) => ({ vsc, core, model } = s),
+  (s) => {
+    ({ vsc, core, model } = s);
+  },
 );
 
 function tokenIndex(text: string, token: string): number {

@@ -1,8 +1,8 @@
 // The set-up every e2e file on gpt2-books shares: the reason to skip (no code-server, no Chromium,
 // no model, or what the file adds), the core loaded in the test process (the tests' expected
 // values come from it), and a VS Code session with FFN Lens pointed at the model. It registers the
-// before/after hooks itself; a file that needs more set-up registers its own before() after this
-// one, which node:test runs in order.
+// before/after hooks itself; a file that needs more set-up does it in `ready`, inside the same
+// before(): Node 20's runner does not wait for one root-level before() to finish before the next.
 
 import * as fs from 'node:fs';
 import { after, before } from 'node:test';
@@ -29,10 +29,10 @@ export interface ModelSuiteOptions {
 
 /**
  * Registers the hooks and returns the skip reason (undefined when the suite runs). ready receives
- * the session, core and model once before() has them; after() disposes them and checks that no
- * process was left behind.
+ * the session, core and model once before() has them (and may set up more; before() waits for it);
+ * after() disposes them and checks that no process was left behind.
  */
-export function modelSuite(opts: ModelSuiteOptions, ready: (s: ModelSuite) => void): string | undefined {
+export function modelSuite(opts: ModelSuiteOptions, ready: (s: ModelSuite) => void | Promise<void>): string | undefined {
   const shared = sharedModel();
   const skip = e2eUnavailable() ?? ('skip' in shared ? shared.skip : undefined) ?? opts.alsoNeeds?.();
   if (skip) console.log(`# e2e skipped: ${skip}`);
@@ -46,7 +46,7 @@ export function modelSuite(opts: ModelSuiteOptions, ready: (s: ModelSuite) => vo
     cacheDir = tempDir('ffn-lens-e2e-core-');
     model = await core.loadModel(shared.dir, { cacheDir });
     vsc = await VsCodeSession.launch({ name: opts.name, workspace: opts.workspace, settings: opts.settings(shared.dir) });
-    ready({ vsc, core, model });
+    await ready({ vsc, core, model });
   });
 
   after(async () => {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Locator } from 'playwright-core';
 import { answerFileDialog, frameWith, shotOnFailure, type VsCodeSession } from './harness';
 import { modelSuite } from './modelSuite';
@@ -37,14 +37,12 @@ const skip = modelSuite(
     settings: (dir) => ({ 'ffnLens.model': dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 0 }),
     alsoNeeds: () => (fs.existsSync(wikitextPath()) ? undefined : `no corpus at ${wikitextPath()} (set FFN_LENS_SHARED)`),
   },
-  (s) => ({ vsc, core, model } = s),
+  (s) => {
+    ({ vsc, core, model } = s);
+    writeWikitextSample(path.join(s.vsc.server.workspace, CORPUS), PARAGRAPHS);
+    indexDir = path.join(s.vsc.server.workspace, `wiki40.${s.model.info.name}.ffn-index`);
+  },
 );
-
-before(() => {
-  if (!vsc) return;
-  writeWikitextSample(path.join(vsc.server.workspace, CORPUS), PARAGRAPHS);
-  indexDir = path.join(vsc.server.workspace, `wiki40.${model.info.name}.ffn-index`);
-});
 
 const ffnHover = (s: VsCodeSession): Locator => s.page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'FFN Lens' });
 

@@ -43,7 +43,9 @@ const skip = modelSuite(
       'workbench.colorTheme': 'Default Light Modern',
     }),
   },
-  (s) => ({ vsc, core, model } = s),
+  (s) => {
+    ({ vsc, core, model } = s);
+  },
 );
 
 /** Picks a colour theme as a person would, through "Preferences: Color Theme". */
