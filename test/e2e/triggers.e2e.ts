@@ -197,7 +197,9 @@ test('Open Paper Report shows every statistic under a strict CSP, and saves as H
   const s = vsc!;
   const t0 = performance.now();
   await s.runCommand('FFN Lens: Open Paper Report');
-  const frame = await shotOnFailure(s, 'report', () => frameWith(s, 'section#residual', 240_000));
+  // not a latency check: the report computes every statistic of the paper (~125 s on a quiet
+  // 2-core machine, 250 s seen while other jobs shared the cores)
+  const frame = await shotOnFailure(s, 'report', () => frameWith(s, 'section#residual', 420_000));
   console.log(`# paper report (40 paragraphs, 1000 positions, cold value tables): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const id of ['agreement', 'calibration', 'patterns', 'active', 'composition', 'residual', 'json']) {
     assert.equal(await frame.locator(`section#${id}`).count(), 1, `section ${id}`);
