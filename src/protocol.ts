@@ -253,10 +253,18 @@ export type WebviewMessage =
   | PanelPlaceMessage
   | RequestMessage;
 
-/** The selected cell and the interventions: what a session restores besides the text. */
+/** The selected cell and memory and the interventions: what a session restores besides the text. */
 export interface PanelPlace {
   selected?: { layer: number; position: number };
+  /** The selected memory, shown with its details open; there is one only with a selected cell. */
+  memory?: MemoryRef;
   interventions: Intervention[];
+}
+
+/** One memory: key `key` of the FFN at layer `layer`. */
+export interface MemoryRef {
+  layer: number;
+  key: number;
 }
 
 export type PanelPlaceMessage = { type: 'place' } & PanelPlace;
@@ -375,7 +383,12 @@ export function parsePanelPlace(u: unknown): PanelPlace | undefined {
   // rebuilt field by field: the input may carry anything else
   const interventions = u.interventions.map((i) => ({ layer: i.layer, key: i.key, mode: i.mode, value: i.value }));
   const sel = u.selected;
-  if (sel === undefined) return { interventions };
+  // a memory is selected among a cell's, so a place with a memory and no cell is malformed
+  if (sel === undefined) return u.memory === undefined ? { interventions } : undefined;
   if (!isRec(sel) || !isIndex(sel.layer) || !isIndex(sel.position, LIMITS.maxIds)) return undefined;
-  return { selected: { layer: sel.layer, position: sel.position }, interventions };
+  const selected = { layer: sel.layer, position: sel.position };
+  const mem = u.memory;
+  if (mem === undefined) return { selected, interventions };
+  if (!isRec(mem) || !isIndex(mem.layer) || !isIndex(mem.key)) return undefined;
+  return { selected, memory: { layer: mem.layer, key: mem.key }, interventions };
 }

@@ -2,10 +2,10 @@
 // prediction or any token typed in, against an optional contrast token; a stacked bar per layer
 // shows what the attention and FFN outputs add to the logit (drawn as SVG geometry, which the
 // CSP allows where inline styles are not), and the memories that most support and oppose the
-// target open their details (value tokens, triggers, off/boost) in place.
+// target open their details (value tokens, triggers, off/boost) in place; opening one selects it.
 
-import type { AttributedMemoryView, AttributionComponentView, AttributionView, Intervention, InspectView, TokenChoice } from '../src/protocol';
-import { renderMemory } from './details';
+import type { AttributedMemoryView, AttributionComponentView, AttributionView, Intervention, InspectView, MemoryRef, TokenChoice } from '../src/protocol';
+import { memoryId, renderMemory } from './details';
 import { h, showToken } from './dom';
 import { request } from './vscodeApi';
 
@@ -21,6 +21,12 @@ export interface AttributionOptions {
   target: string;
   contrast: string;
   onChoice: (target: string, contrast: string) => void;
+  /** The selected memory (marked in the lists) and how to select one. */
+  memory?: MemoryRef;
+  onMemory: (m: MemoryRef | undefined) => void;
+  /** A selected memory the cell's own list lacks: opened here if listed, else onUnlisted is called. */
+  open?: MemoryRef;
+  onUnlisted?: () => void;
 }
 
 /** Typed text → a token choice: "#123" is an id, anything else the token's text. */
@@ -49,8 +55,17 @@ export function renderAttribution(o: AttributionOptions): HTMLElement {
     result,
   );
   request('attribute', { ids: o.view.tokens.map((t) => t.id), position: o.position, target: choice(o.target), contrast: choice(o.contrast), k: MEMORIES }).then(
-    (a) => result.replaceChildren(...renderResult(o, a)),
-    (e: Error) => result.replaceChildren(h('p', { class: 'error' }, e.message)),
+    (a) => {
+      result.replaceChildren(...renderResult(o, a));
+      if (!o.open) return;
+      const item = result.querySelector<HTMLElement>(`.attr-memory > vscode-button[data-memory="${memoryId(o.open)}"]`);
+      if (item) item.click();
+      else o.onUnlisted?.();
+    },
+    (e: Error) => {
+      result.replaceChildren(h('p', { class: 'error' }, e.message));
+      o.onUnlisted?.();
+    },
   );
   return root;
 }
@@ -116,10 +131,27 @@ function memoryList(o: AttributionOptions, title: string, memories: AttributedMe
   if (memories.length === 0) box.append(h('p', { class: 'muted' }, 'None.'));
   for (const m of memories) {
     const details = h('div', { class: 'attr-details', hidden: true });
-    const item = h('vscode-button', { secondary: true, 'data-layer': m.layer, 'data-key': m.key, title: 'Show this memory' }, `L${m.layer}:${m.key}  ${signed(m.score)}  (coeff ${m.coeff.toFixed(2)})`);
+    const ref = { layer: m.layer, key: m.key };
+    const isSelected = o.memory?.layer === m.layer && o.memory.key === m.key;
+    const item = h(
+      'vscode-button',
+      {
+        secondary: true,
+        class: isSelected ? 'selected' : undefined,
+        'data-layer': m.layer,
+        'data-key': m.key,
+        'data-memory': memoryId(ref),
+        'aria-current': isSelected ? 'true' : undefined,
+        'aria-expanded': 'false',
+        title: 'Show this memory and select it',
+      },
+      `L${m.layer}:${m.key}  ${signed(m.score)}  (coeff ${m.coeff.toFixed(2)})`,
+    );
     item.addEventListener('click', () => {
       if (!details.firstChild) details.append(renderMemory({ ...o, layer: m.layer }, m.key, m.coeff));
       details.hidden = !details.hidden;
+      item.setAttribute('aria-expanded', String(!details.hidden));
+      if (!details.hidden && item.getAttribute('aria-current') !== 'true') o.onMemory(ref);
     });
     box.append(h('div', { class: 'attr-memory' }, item, details));
   }

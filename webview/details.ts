@@ -1,9 +1,10 @@
 // The details of one heatmap cell: the top memories at that layer and token with their decoded
 // value tokens, trigger examples, patterns and labels, off/boost interventions with the
 // prediction before → after, and the per-layer (logit lens) predictions at that token under the
-// same interventions.
+// same interventions. One memory can be selected (a session keeps it): its rows are marked
+// wherever the panel lists it, and a line above the list names it.
 
-import type { Intervention, InspectView, MemoryDetailsView, PredictionView } from '../src/protocol';
+import type { Intervention, InspectView, MemoryDetailsView, MemoryRef, PredictionView } from '../src/protocol';
 import { h, showToken, tokenChip } from './dom';
 import { renderTriggers } from './triggers';
 import { request } from './vscodeApi';
@@ -18,7 +19,16 @@ export interface DetailsOptions {
   position: number;
   interventions: Intervention[];
   onInterventions: (next: Intervention[]) => void;
+  /** The selected memory; it may be at another layer (one opened from the attribution). */
+  memory?: MemoryRef;
+  /** Selects a memory, or clears the selection (undefined). */
+  onMemory: (m: MemoryRef | undefined) => void;
 }
+
+/** The value of the data-memory attribute that every element showing a memory carries. */
+export const memoryId = (m: MemoryRef): string => `${m.layer}:${m.key}`;
+
+const sameMemory = (a: MemoryRef | undefined, b: MemoryRef): boolean => a?.layer === b.layer && a.key === b.key;
 
 export function renderDetails(o: DetailsOptions): HTMLElement {
   const { view, layer, position } = o;
@@ -28,6 +38,7 @@ export function renderDetails(o: DetailsOptions): HTMLElement {
   root.append(
     h('h2', {}, `Layer ${view.layers[layer].layer} · token `, h('code', {}, showToken(tok.text)), ` (position ${position})`),
     h('p', { class: 'muted' }, `${cell.active} memories fire above ${view.threshold}; the strongest has coefficient ${cell.maxCoeff.toFixed(3)}.`),
+    selectedMemoryLine(o.memory, o.onMemory),
   );
 
   // Prediction at this token, before → after the interventions.
@@ -35,7 +46,7 @@ export function renderDetails(o: DetailsOptions): HTMLElement {
   root.append(h('h3', {}, 'Next-token prediction'), pred);
   renderPrediction(pred, o);
 
-  const list = h('div', { class: 'memories', role: 'list' });
+  const list = h('div', { class: 'memories', role: 'list', 'aria-label': 'Top memories: select one to keep it in a session' });
   root.append(h('h3', {}, 'Top memories'), list);
   cell.keys.forEach((key, i) => list.append(renderMemory(o, key, cell.coeffs[i])));
 
@@ -45,9 +56,15 @@ export function renderDetails(o: DetailsOptions): HTMLElement {
   return root;
 }
 
-/** One memory with its value tokens, triggers and off/boost/highlight buttons (also opened from the attribution view). */
-export function renderMemory(o: DetailsOptions, key: number, coeff: number): HTMLElement {
+/**
+ * One memory with its value tokens, triggers and off/boost/highlight buttons (also opened from the
+ * attribution view). coeff: its coefficient at the token, undefined where it is not known (a
+ * selected memory that the cell and the attribution do not list).
+ */
+export function renderMemory(o: DetailsOptions, key: number, coeff: number | undefined): HTMLElement {
   const layer = o.view.layers[o.layer].layer;
+  const ref = { layer, key };
+  const isSelected = sameMemory(o.memory, ref);
   const current = o.interventions.find((i) => i.layer === layer && i.key === key);
   const isOff = current?.mode === 'set' && current.value === 0;
   const isBoost = current?.mode === 'set' && current.value === BOOST_VALUE;
@@ -69,15 +86,28 @@ export function renderMemory(o: DetailsOptions, key: number, coeff: number): HTM
 
   const values = h('div', { class: 'values', 'data-key': key }, h('span', { class: 'muted' }, 'decoding value…'));
   const triggers = renderTriggers(layer, key);
+  // The key is the row's select toggle: a real button, so Tab reaches it and Enter/Space press it.
+  const select = h(
+    'button',
+    { class: 'memory-select', 'aria-pressed': String(isSelected), title: 'Select this memory (Save Session keeps it); press again to clear' },
+    h('code', { class: 'key' }, `L${layer}:${key}`),
+  );
+  select.addEventListener('click', () => o.onMemory(select.getAttribute('aria-pressed') === 'true' ? undefined : ref));
   const row = h(
     'div',
-    { class: 'memory', role: 'listitem', 'data-key': key },
-    h('div', { class: 'memory-head' }, h('code', { class: 'key' }, `L${layer}:${key}`), h('span', { class: 'coeff' }, `coeff ${coeff.toFixed(3)}`), h('span', { class: 'spacer' }), offBtn, boostBtn, highlightBtn),
+    { class: `memory${isSelected ? ' selected' : ''}`, role: 'listitem', 'data-key': key, 'data-layer': layer, 'data-memory': memoryId(ref), 'aria-current': isSelected ? 'true' : undefined },
+    h('div', { class: 'memory-head' }, select, h('span', { class: 'coeff' }, coeff === undefined ? 'not among this token’s top memories' : `coeff ${coeff.toFixed(3)}`), h('span', { class: 'spacer' }), offBtn, boostBtn, highlightBtn),
     values,
     triggers,
   );
+  // A click on the row's own text selects it too; controls inside it, and selecting text, do not.
+  row.addEventListener('click', (e) => {
+    const t = e.target as HTMLElement;
+    if (t.closest('button, input, a, vscode-button, vscode-textfield, vscode-radio, vscode-radio-group') || !window.getSelection()?.isCollapsed) return;
+    if (row.getAttribute('aria-current') !== 'true') o.onMemory(ref);
+  });
   request('memoryDetails', { layer, key, k: VALUE_K }).then(
-    (d) => fillValues(values, d, coeff),
+    (d) => fillValues(values, d, coeff ?? 0),
     (e: Error) => values.replaceChildren(h('span', { class: 'error' }, e.message)),
   );
   return row;
@@ -94,6 +124,51 @@ function fillValues(values: HTMLElement, d: MemoryDetailsView, coeff: number): v
     h('div', { class: 'value-row' }, h('span', { class: 'label', ...why }, flipped ? 'suppresses (m < 0)' : 'promotes'), h('span', { class: 'value-tokens top' }, ...d.value.top.map((t) => tokenChip(t)))),
     h('div', { class: 'value-row' }, h('span', { class: 'label', ...why }, flipped ? 'promotes (m < 0)' : 'suppresses'), h('span', { class: 'value-tokens bottom' }, ...d.value.bottom.map((t) => tokenChip(t)))),
   );
+}
+
+/** The line that names the selected memory, with Show (scroll to it) and Clear; hidden when none is. */
+export function selectedMemoryLine(m: MemoryRef | undefined, onMemory: (m: MemoryRef | undefined) => void): HTMLElement {
+  const el = h('div', { id: 'selected-memory', hidden: !m });
+  if (!m) return el;
+  const show = h('vscode-button', { secondary: true, 'data-action': 'show-memory', title: 'Scroll to the selected memory' }, 'Show');
+  show.addEventListener('click', () => revealMemory(m));
+  const clear = h('vscode-button', { secondary: true, 'data-action': 'clear-memory', title: 'Clear the memory selection' }, 'Clear');
+  clear.addEventListener('click', () => onMemory(undefined));
+  el.append(h('div', { class: 'selected-memory-head' }, h('span', { class: 'label' }, 'selected memory'), h('code', { class: 'key' }, `L${m.layer}:${m.key}`), show, clear));
+  return el;
+}
+
+/**
+ * Marks the selected memory wherever the panel shows it, in place: re-rendering would drop the
+ * value and trigger requests in flight and the scroll position.
+ */
+export function markSelectedMemory(m: MemoryRef | undefined, onMemory: (m: MemoryRef | undefined) => void): void {
+  const id = m && memoryId(m);
+  document.querySelectorAll<HTMLElement>('[data-memory]').forEach((el) => {
+    const on = el.dataset.memory === id;
+    el.classList.toggle('selected', on);
+    if (on) el.setAttribute('aria-current', 'true');
+    else el.removeAttribute('aria-current');
+    el.querySelector(':scope > .memory-head > .memory-select')?.setAttribute('aria-pressed', String(on));
+  });
+  document.getElementById('selected-memory')?.replaceWith(selectedMemoryLine(m, onMemory));
+}
+
+/**
+ * Scrolls to the first place that shows memory m; focus: and moves the keyboard focus there (not
+ * when a session opens: the panel must not take the focus from the editor).
+ */
+export function revealMemory(m: MemoryRef, focus = true): void {
+  const el = Array.from(document.querySelectorAll<HTMLElement>(`[data-memory="${memoryId(m)}"]`)).find((e) => e.offsetParent !== null);
+  el?.scrollIntoView({ block: 'nearest' });
+  if (focus) (el?.querySelector<HTMLElement>(':scope > .memory-head > .memory-select') ?? el)?.focus();
+}
+
+/** Shows a selected memory that no list on the panel holds under its line, with its details. */
+export function showUnlistedMemory(o: DetailsOptions, m: MemoryRef): void {
+  const line = document.getElementById('selected-memory');
+  if (!line || line.querySelector('.memory') || m.layer >= o.view.layers.length) return;
+  line.append(renderMemory({ ...o, layer: m.layer }, m.key, undefined));
 }
 
 /** "L5:12 off, L3:7 = 10" */

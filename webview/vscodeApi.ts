@@ -1,12 +1,14 @@
 // The webview's side of the host channel: typed requests with a requestId that resolve when the
 // host answers, and typed access to the state VS Code keeps while the panel is hidden.
 
-import type { HostMessage, Intervention, InspectView, RequestMap, RequestMethod } from '../src/protocol';
+import type { HostMessage, Intervention, InspectView, MemoryRef, PanelPlace, RequestMap, RequestMethod } from '../src/protocol';
 
 /** What survives hiding the panel and reloading the window. */
 export interface PanelState {
   view?: InspectView;
   selected?: { layer: number; position: number };
+  /** The selected memory (Save Session records it); cleared when another token is opened. */
+  memory?: MemoryRef;
   interventions: Intervention[];
   metric: 'maxCoeff' | 'active';
   /** What "Why ‹token›?" was last asked: target and contrast as typed ('' for the prediction / none). */
@@ -53,8 +55,9 @@ export function rendered(tokens: number, ms: number): void {
 }
 
 /** Tells the host the user's place (Save Session records it). */
-export function place(selected: PanelState['selected'], interventions: Intervention[]): void {
-  api.postMessage({ type: 'place', selected, interventions });
+export function place(s: PanelState): void {
+  const p: PanelPlace = { selected: s.selected, memory: s.memory, interventions: s.interventions };
+  api.postMessage({ type: 'place', ...p });
 }
 
 export function loadState(): PanelState {

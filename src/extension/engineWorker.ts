@@ -204,6 +204,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
       topK: params.topK,
       threshold: params.threshold,
       selected: params.place.selected,
+      memory: params.place.memory,
       interventions: params.place.interventions,
       finalNorm: params.finalNorm,
       label: params.label,

@@ -16,6 +16,11 @@ export class KeyHighlighter implements vscode.Disposable {
       vscode.window.createTextEditorDecorationType({
         backgroundColor: new vscode.ThemeColor(`ffnLens.activation${i + 1}`),
         borderRadius: '2px',
+        // High-contrast themes mark matches with a border (contrastActiveBorder); the others leave
+        // it undefined, which VS Code draws as transparent, so only they get the outline.
+        borderColor: new vscode.ThemeColor('contrastActiveBorder'),
+        borderStyle: i === LEVELS - 1 ? 'solid' : 'dotted',
+        borderWidth: '1px',
       }),
     );
   }

@@ -1,7 +1,7 @@
 // Sessions and export. "Save Session…" writes the inspect panel's finding as a `.ffnlens.json`
 // (sessionFile.ts); "Open Session…" (also offered on such a file's editor title and in the
 // explorer) restores it: the model it names (after asking, if it is not the current one), the text
-// analysed with its settings, the selected cell and the interventions, with a warning when the
+// analysed with its settings, the selected cell and memory and the interventions, with a warning when the
 // loaded model's hash differs from the recorded one. "Export as HTML…" writes the active view as a
 // self-contained page without scripts: the Compare or report page as shown, or the inspection
 // rendered by the engine.

@@ -1,6 +1,7 @@
 // The `.ffnlens.json` session file: a finding to reopen or send to a colleague. It records the
 // model (the spec to load it by, its name and content hash), the text, the analysis settings, the
-// selected cell and the interventions, and the trigger index in use. A session file is untrusted
+// selected cell and memory (`place.memory`, absent in files from before it existed) and the
+// interventions, and the trigger index in use. A session file is untrusted
 // input (it may come from anyone): parseSession checks every field and bounds every size, and
 // nothing in it is run; the extension asks before loading a model or index it names.
 
@@ -55,7 +56,7 @@ export function parseSession(json: string): Session {
   if (!Number.isInteger(u.topK) || (u.topK as number) < 1 || (u.topK as number) > 100) throw new SessionFileError('"topK" must be an integer from 1 to 100');
   if (typeof u.threshold !== 'number' || !Number.isFinite(u.threshold)) throw new SessionFileError('"threshold" must be a number');
   const place = parsePanelPlace(u.place);
-  if (!place) throw new SessionFileError('"place" (selected cell and interventions) is invalid');
+  if (!place) throw new SessionFileError('"place" (selected cell, memory and interventions) is invalid');
   const triggerIndex = u.triggerIndex === null || u.triggerIndex === undefined ? null : str(u.triggerIndex, MAX_PATH, '"triggerIndex"');
   const savedAt = typeof u.savedAt === 'string' && u.savedAt.length <= 64 ? u.savedAt : '';
   return { format: SESSION_FORMAT, version: SESSION_VERSION, model, text, topK: u.topK as number, threshold: u.threshold, place, triggerIndex, savedAt };

@@ -2,6 +2,7 @@
 // command palette, the keyboard, the mouse. Helpers cover what FFN Lens' tests need; everything
 // the session started is stopped by close(), which tests call from a finally/after hook.
 
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -317,6 +318,13 @@ function copyExtensionLogs(userData: string, artifacts: string): void {
     const base = path.basename(f);
     if (/FFN Lens|exthost|remoteexthost/i.test(base)) fs.copyFileSync(f, path.join(artifacts, base.replace(/\s+/g, '-')));
   }
+}
+
+/** Closes the session and checks that it left no process behind (each suite's after()). */
+export async function closeSession(vsc: VsCodeSession): Promise<void> {
+  const tmp = vsc.server.tmp;
+  await vsc.close();
+  assert.deepEqual(processesUsing(tmp), [], 'processes left behind');
 }
 
 /** Processes whose command line mentions dir: must be empty after close(). */

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { VsCodeSession, e2eUnavailable, processesUsing, sharedModel } from './harness';
+import { test } from 'node:test';
+import type { VsCodeSession } from './harness';
+import { modelSuite } from './modelSuite';
 import type * as Core from '../../src/core/index';
-import { tempDir } from '../support';
 
 const SENTENCE = 'She opened the letter and read it twice before she understood what her brother had done.';
 const LONG_START = 'The library stood at the end of a narrow street';
@@ -23,36 +23,20 @@ const THRESHOLD = 1;
 const BUDGET = { inspect128Ms: 300, hoverWarmMs: 150 };
 const strict = process.env.FFN_LENS_E2E_STRICT === '1';
 
-const shared = sharedModel();
-const skip = e2eUnavailable() ?? ('skip' in shared ? shared.skip : undefined);
-if (skip) console.log(`# e2e skipped: ${skip}`);
-
 let vsc: VsCodeSession | undefined;
 let core: typeof Core;
 let model: Core.Model;
-let cacheDir: string;
-
-before(async () => {
-  if (skip || !('dir' in shared)) return;
-  core = await import('../../src/core/index');
-  cacheDir = tempDir('ffn-lens-e2e-core-');
-  model = await core.loadModel(shared.dir, { cacheDir });
-  vsc = await VsCodeSession.launch({
+const skip = modelSuite(
+  {
     name: 'inspect',
     // editor.hover.delay 0 is the lowest VS Code accepts: the end-to-end hover figure is then the
     // extension's and the workbench's, not a configured wait.
-    settings: { 'ffnLens.model': shared.dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 0 },
-  });
-});
-
-after(async () => {
-  await model?.dispose();
-  if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
-  if (!vsc) return;
-  const tmp = vsc.server.tmp;
-  await vsc.close();
-  assert.deepEqual(processesUsing(tmp), [], 'processes left behind');
-});
+    settings: (dir) => ({ 'ffnLens.model': dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 0 }),
+  },
+  (s) => {
+    ({ vsc, core, model } = s);
+  },
+);
 
 function tokenIndex(text: string, token: string): number {
   const i = model.tokenizer.encodeWithOffsets(text).findIndex((t) => t.text === token);

@@ -1,9 +1,8 @@
 // The harness works end to end: code-server starts with FFN Lens installed from dist/, Chromium
 // drives the command palette, a trivial extension command runs, and nothing is left running.
 
-import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { VsCodeSession, e2eUnavailable, processesUsing } from './harness';
+import { VsCodeSession, closeSession, e2eUnavailable } from './harness';
 
 const skip = e2eUnavailable();
 let vsc: VsCodeSession | undefined;
@@ -14,10 +13,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (!vsc) return;
-  const tmp = vsc.server.tmp;
-  await vsc.close();
-  assert.deepEqual(processesUsing(tmp), [], 'processes left behind');
+  if (vsc) await closeSession(vsc);
 });
 
 test('FFN Lens: Show Log runs from the command palette', { skip }, async () => {

@@ -10,12 +10,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Locator } from 'playwright-core';
-import { VsCodeSession, answerFileDialog, e2eUnavailable, frameWith, processesUsing, sharedModel, shotOnFailure } from './harness';
+import { answerFileDialog, frameWith, shotOnFailure, type VsCodeSession } from './harness';
+import { modelSuite } from './modelSuite';
 import { wikitextPath, writeWikitextSample } from '../fixtures/wikitext';
 import type * as Core from '../../src/core/index';
-import { tempDir } from '../support';
 
 const SENTENCE = 'She opened the letter and read it twice before she understood what her brother had done.';
 const HOVER_WORD = 'captain';
@@ -25,40 +25,24 @@ const THRESHOLD = 1;
 const CORPUS = 'wiki40.txt';
 const PARAGRAPHS = 40;
 
-const shared = sharedModel();
-const skip =
-  e2eUnavailable() ?? ('skip' in shared ? shared.skip : undefined) ?? (fs.existsSync(wikitextPath()) ? undefined : `no corpus at ${wikitextPath()} (set FFN_LENS_SHARED)`);
-if (skip) console.log(`# e2e skipped: ${skip}`);
-
 let vsc: VsCodeSession | undefined;
 let core: typeof Core;
 let model: Core.Model;
-let cacheDir: string;
 /** Where the extension writes the index: the default, a folder next to the corpus. */
 let indexDir: string;
-
-before(async () => {
-  if (skip || !('dir' in shared)) return;
-  core = await import('../../src/core/index');
-  cacheDir = tempDir('ffn-lens-e2e-core-');
-  model = await core.loadModel(shared.dir, { cacheDir });
-  vsc = await VsCodeSession.launch({
+const skip = modelSuite(
+  {
     name: 'triggers',
     // The lowest hover delay VS Code accepts (0), so the end-to-end hover figure is the extension's.
-    settings: { 'ffnLens.model': shared.dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 0 },
-  });
-  writeWikitextSample(path.join(vsc.server.workspace, CORPUS), PARAGRAPHS);
-  indexDir = path.join(vsc.server.workspace, `wiki40.${model.info.name}.ffn-index`);
-});
-
-after(async () => {
-  await model?.dispose();
-  if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
-  if (!vsc) return;
-  const tmp = vsc.server.tmp;
-  await vsc.close();
-  assert.deepEqual(processesUsing(tmp), [], 'processes left behind');
-});
+    settings: (dir) => ({ 'ffnLens.model': dir, 'ffnLens.topK': TOPK, 'ffnLens.threshold': THRESHOLD, 'editor.hover.delay': 0 }),
+    alsoNeeds: () => (fs.existsSync(wikitextPath()) ? undefined : `no corpus at ${wikitextPath()} (set FFN_LENS_SHARED)`),
+  },
+  (s) => {
+    ({ vsc, core, model } = s);
+    writeWikitextSample(path.join(s.vsc.server.workspace, CORPUS), PARAGRAPHS);
+    indexDir = path.join(s.vsc.server.workspace, `wiki40.${s.model.info.name}.ffn-index`);
+  },
+);
 
 const ffnHover = (s: VsCodeSession): Locator => s.page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'FFN Lens' });
 
@@ -213,7 +197,9 @@ test('Open Paper Report shows every statistic under a strict CSP, and saves as H
   const s = vsc!;
   const t0 = performance.now();
   await s.runCommand('FFN Lens: Open Paper Report');
-  const frame = await shotOnFailure(s, 'report', () => frameWith(s, 'section#residual', 240_000));
+  // not a latency check: the report computes every statistic of the paper (~125 s on a quiet
+  // 2-core machine, 250 s seen while other jobs shared the cores)
+  const frame = await shotOnFailure(s, 'report', () => frameWith(s, 'section#residual', 420_000));
   console.log(`# paper report (40 paragraphs, 1000 positions, cold value tables): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const id of ['agreement', 'calibration', 'patterns', 'active', 'composition', 'residual', 'json']) {
     assert.equal(await frame.locator(`section#${id}`).count(), 1, `section ${id}`);

@@ -1,8 +1,9 @@
 // FFN Lens beyond plain text, in a real VS Code (code-server + Chromium) on gpt2-books: the hover
 // in a Python file (listed in ffnLens.hover.languages) and not in JavaScript (unlisted); hover and
 // Inspect Selection in a notebook cell; Compare Selections… against the core's compareTexts;
-// Save Session… / Open Session… restoring the cell and the interventions, with a warning for a
-// changed model hash; Export as HTML…; the Compare panel restored after a window reload. The new
+// Save Session… / Open Session… restoring the cell, the selected memory and the interventions, with
+// a warning for a changed model hash; Export as HTML…; the Compare panel, and the inspect panel
+// with its selected memory, restored after a window reload. The new
 // panels are photographed in a light, a dark and a high-contrast theme (test/e2e/artifacts/workflows).
 //
 // Needs: bash test/e2e/setup.sh, node scripts/build.mjs, and shared/models/gpt2-books
@@ -11,12 +12,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Locator } from 'playwright-core';
 import { E2E } from './codeServer';
-import { VsCodeSession, answerFileDialog, e2eUnavailable, frameWith, processesUsing, sharedModel, shotOnFailure } from './harness';
+import { answerFileDialog, frameWith, shotOnFailure, type VsCodeSession } from './harness';
+import { modelSuite } from './modelSuite';
 import type * as Core from '../../src/core/index';
-import { tempDir } from '../support';
 
 const A = 'The nurse said that he';
 const B = 'The nurse said that she';
@@ -28,40 +29,24 @@ const THEMES = [
   { name: 'high-contrast', label: 'Dark High Contrast', cls: 'hc-black' },
 ] as const;
 
-const shared = sharedModel();
-const skip = e2eUnavailable() ?? ('skip' in shared ? shared.skip : undefined);
-if (skip) console.log(`# e2e skipped: ${skip}`);
-
 let vsc: VsCodeSession | undefined;
 let core: typeof Core;
 let model: Core.Model;
-let cacheDir: string;
-
-before(async () => {
-  if (skip || !('dir' in shared)) return;
-  core = await import('../../src/core/index');
-  cacheDir = tempDir('ffn-lens-e2e-core-');
-  model = await core.loadModel(shared.dir, { cacheDir });
-  vsc = await VsCodeSession.launch({
+const skip = modelSuite(
+  {
     name: 'workflows',
     workspace: path.join(E2E, 'workspace-code'),
-    settings: {
-      'ffnLens.model': shared.dir,
+    settings: (dir) => ({
+      'ffnLens.model': dir,
       'ffnLens.hover.languages': ['plaintext', 'markdown', 'python'],
       'editor.hover.delay': 0,
       'workbench.colorTheme': 'Default Light Modern',
-    },
-  });
-});
-
-after(async () => {
-  await model?.dispose();
-  if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
-  if (!vsc) return;
-  const tmp = vsc.server.tmp;
-  await vsc.close();
-  assert.deepEqual(processesUsing(tmp), [], 'processes left behind');
-});
+    }),
+  },
+  (s) => {
+    ({ vsc, core, model } = s);
+  },
+);
 
 /** Picks a colour theme as a person would, through "Preferences: Color Theme". */
 async function withTheme(s: VsCodeSession, t: (typeof THEMES)[number]): Promise<void> {
@@ -72,6 +57,8 @@ async function withTheme(s: VsCodeSession, t: (typeof THEMES)[number]): Promise<
   await s.page.keyboard.press('Enter');
   await input.waitFor({ state: 'hidden' });
   await s.page.locator(`.monaco-workbench.${t.cls}`).waitFor({ timeout: 30_000 });
+  // off the command center, whose tooltip would otherwise cover the panel in the screenshot
+  await s.page.mouse.move(1, 1);
   // the webviews re-read the theme's variables asynchronously
   await new Promise((r) => setTimeout(r, 1500));
 }
@@ -96,6 +83,12 @@ async function waitForFile(file: string, timeoutMs = 30_000): Promise<string> {
 }
 
 const notification = (s: VsCodeSession, text: string | RegExp): Locator => s.page.locator('.notifications-toasts .notification-toast', { hasText: text });
+
+/** What the session test saved, for the tests after it: the file and the memory it selected. */
+let saved: { file: string; memory: { layer: number; key: number } } | undefined;
+
+/** The inspect panel's row of the selected memory among the cell's top memories. */
+const selectedRow = (m: { layer: number; key: number }): string => `#details .memories .memory[data-memory="${m.layer}:${m.key}"][aria-current="true"]`;
 
 test('the hover works in a Python file listed in ffnLens.hover.languages, not in an unlisted JavaScript one', { skip }, async () => {
   const s = vsc!;
@@ -167,7 +160,7 @@ test('Compare Selections…: per layer the memories compareTexts finds, both pre
   await withTheme(s, THEMES[0]);
 });
 
-test('Save Session… writes the finding; Open Session… restores its cell and interventions', { skip }, async () => {
+test('Save Session… writes the finding; Open Session… restores its cell, selected memory and interventions', { skip }, async () => {
   const s = vsc!;
   await s.runCommand('View: Close All Editors');
   await s.openFile('pair.txt');
@@ -179,6 +172,15 @@ test('Save Session… writes the finding; Open Session… restores its cell and 
   const key = Number(await wv.locator('#details .memory').first().getAttribute('data-key'));
   await wv.locator(`vscode-button[data-action="off"][data-key="${key}"]`).click();
   await wv.locator('#prediction-after .chip').first().waitFor();
+  // select another memory of the cell with the keyboard: its key is a toggle button
+  const memory = { layer: 2, key: Number(await wv.locator('#details .memories .memory').nth(1).getAttribute('data-key')) };
+  const toggle = wv.locator(`#details .memories .memory[data-key="${memory.key}"] .memory-select`);
+  await toggle.focus();
+  await s.page.keyboard.press('Enter');
+  await wv.locator(selectedRow(memory)).waitFor();
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+  assert.equal(await wv.locator('#selected-memory code').textContent(), `L2:${memory.key}`);
+  assert.equal(await wv.locator('[data-memory][aria-current="true"]').count(), 1, 'one memory is marked selected');
 
   const file = path.join(s.server.workspace, 'nurse.ffnlens.json');
   await s.runCommand('FFN Lens: Save Session…', { opensInput: true });
@@ -189,6 +191,8 @@ test('Save Session… writes the finding; Open Session… restores its cell and 
   assert.deepEqual(session.model.hash, model.info.hash);
   assert.deepEqual(session.place.selected, { layer: 2, position: 4 });
   assert.deepEqual(session.place.interventions, [{ layer: 2, key, mode: 'set', value: 0 }]);
+  assert.deepEqual(session.place.memory, memory);
+  saved = { file, memory };
 
   await s.runCommand('View: Close All Editors');
   await s.runCommand('FFN Lens: Open Session…', { opensInput: true });
@@ -197,6 +201,10 @@ test('Save Session… writes the finding; Open Session… restores its cell and 
   await restored.locator('#details h2', { hasText: 'Layer 2 ' }).filter({ hasText: 'position 4' }).waitFor({ timeout: 60_000 });
   await restored.locator(`vscode-button[data-action="off"][data-key="${key}"][aria-pressed="true"]`).waitFor();
   await restored.locator('#prediction-after .chip').first().waitFor();
+  // the selected memory, marked, with its details open (value tokens decoded)
+  await restored.locator(`${selectedRow(memory)} .value-tokens.top .chip`).first().waitFor();
+  assert.equal(await restored.locator(`${selectedRow(memory)} .memory-select`).getAttribute('aria-pressed'), 'true');
+  assert.equal(await restored.locator('#selected-memory code').textContent(), `L2:${memory.key}`);
   for (const t of THEMES) {
     await withTheme(s, t);
     await s.screenshot(`session-${t.name}`);
@@ -231,6 +239,8 @@ test('Export as HTML… writes the inspect view as a page without scripts', { sk
   assert.ok(!/<script/i.test(html), 'no script');
   assert.match(html, /<h2>Layer 2 · token <code>/);
   assert.match(html, /after 1 intervention/);
+  assert.match(html, new RegExp(`<h3>Selected memory</h3><table id="selected-memory"><tbody><tr class="selected"><td><code>L2:${saved!.memory.key}</code>`));
+  assert.match(html, new RegExp(`<tr class="selected"><td><code>L2:${saved!.memory.key}</code></td><td class="num">`), 'marked among the top memories');
 });
 
 test('the Compare panel comes back after a window reload', { skip }, async () => {
@@ -247,4 +257,22 @@ test('the Compare panel comes back after a window reload', { skip }, async () =>
   const again = await shotOnFailure(s, 'compare-revived', () => frameWith(s, 'h1:has-text("FFN Lens: compare")', 60_000));
   assert.equal(await again.locator('h2', { hasText: /^Layer \d+$/ }).count(), model.info.nLayers);
   await s.screenshot('compare-revived');
+});
+
+test('the inspect panel keeps its selected memory over a window reload', { skip }, async () => {
+  const s = vsc!;
+  const { file, memory } = saved!;
+  await s.runCommand('View: Close All Editors');
+  await s.runCommand('FFN Lens: Open Session…', { opensInput: true });
+  await answerFileDialog(s, file);
+  await frameWith(s, selectedRow(memory), 60_000);
+  await s.runCommand('Developer: Reload Window');
+  await s.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  // The serializer revives the panel from the webview's own state; the reloaded extension decodes
+  // the selected memory's value again.
+  const revived = await shotOnFailure(s, 'memory-revived', () => frameWith(s, selectedRow(memory), 60_000));
+  await revived.locator(`${selectedRow(memory)} .value-tokens.top .chip`).first().waitFor({ timeout: 60_000 });
+  assert.equal(await revived.locator('#selected-memory code').textContent(), `L2:${memory.key}`);
+  assert.equal(await revived.locator(`${selectedRow(memory)} .memory-select`).getAttribute('aria-pressed'), 'true');
+  await s.screenshot('memory-revived');
 });

@@ -2,7 +2,8 @@
  * An inspection as a self-contained page (analysis/page.ts), for "Export as HTML": the text's
  * heatmap (layers × tokens, shaded by the strongest memory's coefficient), and for the selected
  * cell its top memories with their value tokens and the next-token prediction before → after the
- * interventions. It recomputes from the text, so the page shows exactly what the model says.
+ * interventions, and the selected memory with its value's top and bottom tokens. It recomputes
+ * from the text, so the page shows exactly what the model says.
  */
 import type { Model } from '../model';
 import type { Intervention } from '../runtime/session';
@@ -15,6 +16,8 @@ export interface InspectPageOptions {
   topK: number;
   threshold: number;
   selected?: { layer: number; position: number };
+  /** The selected memory (shown only with a selected cell, as in the panel). */
+  memory?: { layer: number; key: number };
   interventions: Intervention[];
   finalNorm?: boolean;
   /** Where the text came from, for the title. */
@@ -43,11 +46,13 @@ export async function renderInspectPage(model: Model, text: string, o: InspectPa
   let details = '<p class="muted">No cell was selected.</p>';
   if (sel) {
     const cell = r.layers[sel.layer].positions[sel.position];
+    const mem = o.memory && o.memory.layer < m.nLayers && o.memory.key < m.dFf ? o.memory : undefined;
     const memories: string[] = [];
     for (const h of cell.top) {
       const v = await decodeValue(model, sel.layer, h.key, k, { finalNorm: o.finalNorm });
       const iv = o.interventions.find((x) => x.layer === sel.layer && x.key === h.key);
-      memories.push(`<tr><td><code>L${sel.layer}:${h.key}</code></td><td class="num">${h.coeff.toFixed(3)}</td><td>${v.top.map((p) => `<code>${showToken(p.text)}</code>`).join(' ')}</td><td>${iv ? `${iv.mode} ${iv.value}` : ''}</td></tr>`);
+      const isMem = mem?.layer === sel.layer && mem.key === h.key;
+      memories.push(`<tr${isMem ? ' class="selected"' : ''}><td><code>L${sel.layer}:${h.key}</code></td><td class="num">${h.coeff.toFixed(3)}</td><td>${v.top.map((p) => `<code>${showToken(p.text)}</code>`).join(' ')}</td><td>${iv ? `${iv.mode} ${iv.value}` : ''}</td></tr>`);
     }
     const ids = r.tokens.map((t) => t.id);
     const effect = o.interventions.length ? await predictWithInterventions(model, ids, sel.position, o.interventions, k) : undefined;
@@ -57,6 +62,7 @@ export async function renderInspectPage(model: Model, text: string, o: InspectPa
     details = `<h2>Layer ${sel.layer} · token <code>${showToken(r.tokens[sel.position].text)}</code> (position ${sel.position})</h2>
 <p class="muted">${cell.active} memories fire above ${o.threshold}; the strongest has coefficient ${cell.maxCoeff.toFixed(3)}.</p>
 <h3>Next-token prediction</h3>${prediction}
+${mem ? await selectedMemory(model, mem, mem.layer === sel.layer ? cell.top.find((t) => t.key === mem.key) : undefined, k, o.finalNorm) : ''}
 <h3>Top memories</h3><table><thead><tr><th>memory</th><th>coeff</th><th>value tokens</th><th>intervention</th></tr></thead><tbody>${memories.join('')}</tbody></table>`;
   }
   return page(
@@ -67,4 +73,13 @@ export async function renderInspectPage(model: Model, text: string, o: InspectPa
 <h2>Strongest memory coefficient per layer and token</h2><div style="overflow-x:auto"><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>
 ${details}`,
   );
+}
+
+/** The selected memory's section: its coefficient at the cell (listed: when the cell lists it) and its value's top and bottom tokens. */
+async function selectedMemory(model: Model, mem: { layer: number; key: number }, listed: { coeff: number } | undefined, k: number, finalNorm?: boolean): Promise<string> {
+  const v = await decodeValue(model, mem.layer, mem.key, k, { finalNorm });
+  const coeff = listed ? `coefficient ${listed.coeff.toFixed(3)} at this token` : 'not among this token’s top memories';
+  const tokens = (ps: TokenPrediction[]) => ps.map((p) => `<code>${showToken(p.text)}</code>`).join(' ');
+  return `<h3>Selected memory</h3><table id="selected-memory"><tbody><tr class="selected"><td><code>L${mem.layer}:${mem.key}</code></td><td class="muted">${coeff}</td></tr>
+<tr><td>promotes</td><td>${tokens(v.top)}</td></tr><tr><td>suppresses</td><td>${tokens(v.bottom)}</td></tr></tbody></table>`;
 }

@@ -12,8 +12,8 @@ import type { HostTensor } from '../tensor';
 import type { StoredTensor } from './builder';
 import { BLOCK, dequantizeInt8, kBlocks, ZERO_POINT } from './quantize';
 
-/** Rows transposed together: a tile's reads stay in cache while its columns are written out. */
-const TILE = 64;
+/** Bytes read at once while transposing a matrix. */
+const BAND_BYTES = 16 << 20;
 
 export class StoredWeights {
   private readonly byName: Map<string, StoredTensor>;
@@ -47,35 +47,12 @@ export class StoredWeights {
       if (K === undefined) throw new Error(`quantized weight "${name}" does not record K`);
       return dequantizeInt8({ K, N, codes: codes.bytes, scales: new Float32Array(scales.buffer, scales.byteOffset, scales.byteLength / 4) });
     }
-    const t = this.byName.get(name);
-    if (t?.transposed) return this.transposed(t);
-    const { bytes } = this.bytes(name);
-    if (t!.dataType !== DataType.FLOAT) throw new Error(`weight "${name}" is not fp32`);
-    return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t!.dims };
-  }
-
-  /**
-   * A weight stored as its transpose (a tied unembedding is the embedding's [vocab, d]
-   * table), turned into graph orientation: read 16 MB of rows at a time and written out
-   * in tiles of TILE rows, so the result is the only large buffer.
-   */
-  private transposed(t: StoredTensor): HostTensor {
-    const [rows, cols] = t.dims;
-    const out = new Float32Array(rows * cols);
-    const step = Math.max(TILE, Math.floor((16 << 20) / (4 * cols)));
-    for (let r0 = 0; r0 < rows; r0 += step) {
-      const n = Math.min(step, rows - r0);
-      const b = this.src.read(t.offset + r0 * cols * 4, n * cols * 4);
-      const block = new Float32Array(b.buffer, b.byteOffset, n * cols);
-      for (let tile = 0; tile < n; tile += TILE) {
-        const end = Math.min(n, tile + TILE);
-        for (let c = 0; c < cols; c++) {
-          const at = c * rows + r0;
-          for (let r = tile; r < end; r++) out[at + r] = block[r * cols + c];
-        }
-      }
-    }
-    return { data: out, shape: [cols, rows] };
+    const stored = this.byName.get(name);
+    // a weight stored as its transpose (a tied unembedding is the embedding's [vocab, d] table, see GraphBuilder.matmulRows)
+    if (stored?.transposed && stored.dataType === DataType.FLOAT) return this.transposeBands(stored.offset, stored.dims[0], stored.dims[1]);
+    const { t, bytes } = this.bytes(name);
+    if (t.dataType !== DataType.FLOAT) throw new Error(`weight "${name}" is not fp32`);
+    return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t.dims };
   }
 
   /**
@@ -98,6 +75,72 @@ export class StoredWeights {
     const d = t.dims[1];
     const bytes = this.src.read(t.offset + i * d * 4, d * 4);
     return new Float32Array(bytes.buffer, bytes.byteOffset, d);
+  }
+
+  /**
+   * A [d, n] matrix as its transpose [n, d] (the unembedding as one row per token), read
+   * in bands of rows so that only the result is held, never the matrix beside it. At int8
+   * the stored rows already are the transpose's; each is dequantized as `row` reads it.
+   */
+  transposed(name: string): HostTensor {
+    const q = this.byName.get(`${name}.q8`);
+    if (q) {
+      const [n] = q.dims;
+      const d = q.K!;
+      const out = new Float32Array(n * d);
+      for (let j = 0; j < n; j++) out.set(this.row(name, j), j * d);
+      return { data: out, shape: [n, d] };
+    }
+    const t = this.byName.get(name);
+    if (t?.transposed && t.dataType === DataType.FLOAT) {
+      // stored as the transpose already (a tied unembedding): read as it is
+      const bytes = this.src.read(t.offset, t.length);
+      return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t.dims };
+    }
+    const { d, n, offset } = this.matrix(name);
+    return this.transposeBands(offset, d, n);
+  }
+
+  /** The transpose [cols, rows] of the fp32 [rows, cols] matrix at `offset`, read in bands of rows. */
+  private transposeBands(offset: number, rows: number, cols: number): HostTensor {
+    const out = new Float32Array(rows * cols);
+    const band = Math.max(1, Math.floor(BAND_BYTES / (cols * 4)));
+    for (let i0 = 0; i0 < rows; i0 += band) {
+      const n = Math.min(band, rows - i0);
+      const bytes = this.src.read(offset + i0 * cols * 4, n * cols * 4);
+      const f = new Float32Array(bytes.buffer, bytes.byteOffset, n * cols);
+      for (let r = 0; r < n; r++) for (let j = 0, o = i0 + r; j < cols; j++, o += rows) out[o] = f[r * cols + j];
+    }
+    return { data: out, shape: [cols, rows] };
+  }
+
+  /** An fp32 [d, n] matrix's place in the data file. */
+  private matrix(name: string): { d: number; n: number; offset: number } {
+    const t = this.byName.get(name);
+    if (!t || t.dataType !== DataType.FLOAT || t.dims.length !== 2) throw new Error(`the built graph has no fp32 matrix "${name}"`);
+    return { d: t.dims[0], n: t.dims[1], offset: t.offset };
+  }
+
+  /**
+   * Column `j` of a [d, n] matrix (the unembedding, one token's direction) and element
+   * `j` of its optional bias, read alone: attribution needs one token's column, not the
+   * whole vocabulary's. At int8 a column is one quantized row, read as `row` reads it.
+   */
+  column(prefix: string, j: number): { weight: Float32Array; bias: number } {
+    const name = `${prefix}.weight`;
+    const biasT = this.byName.get(`${prefix}.bias`);
+    const bias = biasT ? new Float32Array(this.src.read(biasT.offset + j * 4, 4).slice().buffer)[0] : 0;
+    // at int8 a column is one quantized row; a tied unembedding's column is one row of the embedding
+    if (this.byName.has(`${name}.q8`) || this.byName.get(name)?.transposed) return { weight: this.row(name, j), bias };
+    const { d, n, offset } = this.matrix(name);
+    const weight = new Float32Array(d);
+    const cell = new Float32Array(1);
+    for (let i = 0; i < d; i++) {
+      const b = this.src.read(offset + (i * n + j) * 4, 4);
+      new Uint8Array(cell.buffer).set(b);
+      weight[i] = cell[0];
+    }
+    return { weight, bias };
   }
 
   optional(name: string): HostTensor | undefined {

@@ -46,7 +46,7 @@ export class InspectPanel {
   private ready = false;
   private startedAt: number | undefined;
   private postedAt = 0;
-  /** The selected cell and interventions, as the webview last reported them (for Save Session). */
+  /** The selected cell, memory and interventions, as the webview last reported them (for Save Session). */
   private place: PanelPlace = { interventions: [] };
   /** Messages posted before the webview said it is ready (a fresh webview drops them otherwise). */
   private readonly queue: HostMessage[] = [];
@@ -97,7 +97,7 @@ export class InspectPanel {
     this.post({ type: 'inspect', view, ...(restore ? { restore } : {}) });
   }
 
-  /** The open panel's selected cell and interventions; undefined when no panel is open. */
+  /** The open panel's selected cell, memory and interventions; undefined when no panel is open. */
   static get place(): PanelPlace | undefined {
     return InspectPanel.current?.place;
   }
@@ -136,7 +136,7 @@ export class InspectPanel {
       return;
     }
     if (msg.type === 'place') {
-      this.place = { selected: msg.selected, interventions: msg.interventions };
+      this.place = { selected: msg.selected, memory: msg.memory, interventions: msg.interventions };
       return;
     }
     if (msg.type === 'rendered') {
