@@ -20,7 +20,7 @@ import type { GraphInfo } from './contract';
 import type { Precision } from './quantize';
 
 /** Bump whenever the graph a checkpoint produces changes. */
-export const BUILDER_VERSION = 'ffn-lens-graph-10';
+export const BUILDER_VERSION = 'ffn-lens-graph-11';
 
 export function defaultCacheDir(): string {
   if (process.env.FFN_LENS_CACHE) return process.env.FFN_LENS_CACHE;
