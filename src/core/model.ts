@@ -275,13 +275,28 @@ export class Model {
     return this.weights.linear('unembed');
   }
 
+  private checkTokenId(id: number): void {
+    if (!(Number.isInteger(id) && id >= 0 && id < this.config.vocabSize)) throw new Error(`token id ${id} is outside the vocabulary (0..${this.config.vocabSize - 1})`);
+  }
+
+  /** Output embedding as one row per token, Eᵀ [vocab, d_model], plus optional bias: built without holding E beside it. */
+  unembedRows(): { rows: HostTensor; bias?: HostTensor } {
+    return { rows: this.weights.transposed('unembed.weight'), bias: this.weights.optional('unembed.bias') };
+  }
+
+  /** One token's unembedding column [d_model] and bias (0 without one), read alone. */
+  unembedColumn(id: number): { weight: Float32Array; bias: number } {
+    this.checkTokenId(id);
+    return this.weights.column('unembed', id);
+  }
+
   finalNorm(): Norm {
     return this.weights.norm('final_norm');
   }
 
   /** Row `id` of the token embedding (unscaled; at int8, dequantized as the graph reads it). */
   embeddingRow(id: number): Float32Array {
-    if (!(Number.isInteger(id) && id >= 0 && id < this.config.vocabSize)) throw new Error(`token id ${id} is outside the vocabulary (0..${this.config.vocabSize - 1})`);
+    this.checkTokenId(id);
     return this.weights.row('embed', id);
   }
 

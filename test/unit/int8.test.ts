@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hookName, loadModel, type Model } from '../../src/core';
 import { PREDICTION_IDS } from '../../src/core/hooks';
+import { transpose2d } from '../../src/core/tensor';
 import { sharedOrSkip, tempDir } from '../support';
 
 /** `count` windows of `width` tokens, taken evenly from the tokenized texts. */
@@ -107,6 +108,18 @@ test('int8: analyses read the dequantized weights the graph computes with', asyn
       // each value is within half a quantization step of its block, at most max|w|/254
       assert.ok(maxErr <= maxAbs / 254 + 1e-7, `${what}: error ${maxErr} for max |w| ${maxAbs}`);
       assert.ok(maxErr > 0, `${what}: int8 values are the quantized ones`);
+    }
+    // one token's column, read alone, and Eᵀ read in bands, are the whole matrix's at either precision
+    for (const m of [fp32, int8]) {
+      const { weight } = m.unembed();
+      const [d, V] = weight.shape;
+      const { rows } = m.unembedRows();
+      assert.deepEqual(rows.shape, [V, d]);
+      assert.deepEqual(rows.data, transpose2d(weight).data, `${m.info.precision} Eᵀ`);
+      for (const id of [0, 1, V >> 1, V - 1]) {
+        const column = Array.from({ length: d }, (_, i) => weight.data[i * V + id]);
+        assert.deepEqual(Array.from(m.unembedColumn(id).weight), column, `${m.info.precision} column ${id}`);
+      }
     }
   } finally {
     await fp32.dispose();

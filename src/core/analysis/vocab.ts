@@ -5,10 +5,12 @@
  *
  * E is a graph input, not an initializer: onnxruntime reads the host array in place, so
  * every lens graph (both modes, ranks) shares one copy of it instead of holding its own
- * (1 GB each at Llama 3's 128k × 2048), and the graphs stay a few KB to build.
+ * (1 GB each at Llama 3's 128k × 2048), and the graphs stay a few KB to build. It is held
+ * as Eᵀ, one row per token, so a range of tokens is a view of the array: the streamed
+ * value table feeds each chunk of the vocabulary without copying it (slicing columns of
+ * E in the graph was a strided copy that took a third of the table's time).
  */
 import { norm as normBlock } from '../graph/blocks';
-import type { Linear } from '../arch/types';
 import { GraphBuilder } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
@@ -32,6 +34,7 @@ export interface Projection {
 const INPUT = 'x';
 const K_INPUT = 'k';
 const UNEMBED = 'unembed';
+const UNEMBED_BIAS = 'unembed.bias';
 
 /**
  * Rows per onnxruntime call for a vocabulary: each call holds a few [rows, vocab] fp32
@@ -45,36 +48,44 @@ export function rowsPerCall(vocabSize: number): number {
 /** How a d_model vector is read in the vocabulary: x·E as is, or norm(x)·E through the final norm. */
 export type LensMode = 'raw' | 'normed';
 
-const unembeds = new WeakMap<Model, Linear>();
-
-/** E of a model, taken once and kept while the model lives: every lens graph is fed this one array. */
-function unembedOf(model: Model): Linear {
-  let u = unembeds.get(model);
-  if (!u) unembeds.set(model, (u = model.unembed()));
-  return u;
+/** Eᵀ [vocab, d_model] and the unembedding bias [vocab], if any. */
+interface TokenRows {
+  rows: HostTensor;
+  bias?: HostTensor;
 }
 
-/** Token ids [start, end) of the vocabulary, as the names of two int64 [1] tensors of a graph. */
-export interface VocabColumns {
-  start: string;
-  end: string;
+const unembeds = new WeakMap<Model, TokenRows>();
+
+/** Eᵀ of a model, read once and kept while the model lives: every lens graph is fed this one array. */
+function tokenRowsOf(model: Model): TokenRows {
+  let u = unembeds.get(model);
+  if (!u) unembeds.set(model, (u = model.unembedRows()));
+  return u;
 }
 
 /**
  * Vocabulary scores (logits) of the rows of `x` under `mode`: the part every lens graph
- * shares. With `columns`, only those tokens' scores (E sliced inside the graph).
+ * shares. The tokens scored are the rows fed as UNEMBED: the whole vocabulary, or a range
+ * of it (unembedFeed's `tokens`).
  */
-export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode, columns?: VocabColumns): string {
-  const unembed = unembedOf(model);
+export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode): string {
   const input = mode === 'raw' ? x : normBlock(g, model.config, x, model.finalNorm(), 'final_norm');
-  const slice = (t: string, axis: number) => (columns ? g.op('Slice', [t, columns.start, columns.end, g.constInt([axis])]) : t);
-  const scores = g.op('MatMul', [input, slice(g.input(UNEMBED, DataType.FLOAT, unembed.weight.shape), 1)]);
-  return unembed.bias ? g.op('Add', [scores, slice(g.weight('unembed.bias', unembed.bias), 0)]) : scores;
+  const rows = g.input(UNEMBED, DataType.FLOAT, ['tokens', model.config.dModel]);
+  const bias = tokenRowsOf(model).bias ? [g.input(UNEMBED_BIAS, DataType.FLOAT, ['tokens'])] : [];
+  return g.op('Gemm', [input, rows, ...bias], { transB: 1 });
 }
 
-/** The feed vocabScores' graphs need besides their own inputs: E itself, passed by reference. */
-export function unembedFeed(model: Model): Record<string, Feed> {
-  return { [UNEMBED]: unembedOf(model).weight };
+/**
+ * The feeds vocabScores' graphs need besides their own inputs: Eᵀ (and the bias) itself,
+ * passed by reference, or the views of tokens [start, end) of it.
+ */
+export function unembedFeed(model: Model, tokens?: { start: number; end: number }): Record<string, Feed> {
+  const { rows, bias } = tokenRowsOf(model);
+  const [V, d] = rows.shape;
+  const { start, end } = tokens ?? { start: 0, end: V };
+  const feeds: Record<string, Feed> = { [UNEMBED]: { data: rows.data.subarray(start * d, end * d), shape: [end - start, d] } };
+  if (bias) feeds[UNEMBED_BIAS] = { data: bias.data.subarray(start, end), shape: [end - start] };
+  return feeds;
 }
 
 /** Runs `call` on consecutive row ranges of at most rowsPerCall(vocab) rows, in order. */

@@ -12,6 +12,9 @@ import type { HostTensor } from '../tensor';
 import type { StoredTensor } from './builder';
 import { BLOCK, dequantizeInt8, kBlocks, ZERO_POINT } from './quantize';
 
+/** Bytes read at once while transposing a matrix. */
+const BAND_BYTES = 16 << 20;
+
 export class StoredWeights {
   private readonly byName: Map<string, StoredTensor>;
   private readonly src: ByteSource;
@@ -69,6 +72,60 @@ export class StoredWeights {
     const d = t.dims[1];
     const bytes = this.src.read(t.offset + i * d * 4, d * 4);
     return new Float32Array(bytes.buffer, bytes.byteOffset, d);
+  }
+
+  /**
+   * A [d, n] matrix as its transpose [n, d] (the unembedding as one row per token), read
+   * in bands of rows so that only the result is held, never the matrix beside it. At int8
+   * the stored rows already are the transpose's; each is dequantized as `row` reads it.
+   */
+  transposed(name: string): HostTensor {
+    const q = this.byName.get(`${name}.q8`);
+    if (q) {
+      const [n] = q.dims;
+      const d = q.K!;
+      const out = new Float32Array(n * d);
+      for (let j = 0; j < n; j++) out.set(this.row(name, j), j * d);
+      return { data: out, shape: [n, d] };
+    }
+    const { d, n, offset } = this.matrix(name);
+    const out = new Float32Array(n * d);
+    const band = Math.max(1, Math.floor(BAND_BYTES / (n * 4)));
+    for (let i0 = 0; i0 < d; i0 += band) {
+      const rows = Math.min(band, d - i0);
+      const bytes = this.src.read(offset + i0 * n * 4, rows * n * 4);
+      const f = new Float32Array(bytes.buffer, bytes.byteOffset, rows * n);
+      for (let r = 0; r < rows; r++) for (let j = 0, o = i0 + r; j < n; j++, o += d) out[o] = f[r * n + j];
+    }
+    return { data: out, shape: [n, d] };
+  }
+
+  /** An fp32 [d, n] matrix's place in the data file. */
+  private matrix(name: string): { d: number; n: number; offset: number } {
+    const t = this.byName.get(name);
+    if (!t || t.dataType !== DataType.FLOAT || t.dims.length !== 2) throw new Error(`the built graph has no fp32 matrix "${name}"`);
+    return { d: t.dims[0], n: t.dims[1], offset: t.offset };
+  }
+
+  /**
+   * Column `j` of a [d, n] matrix (the unembedding, one token's direction) and element
+   * `j` of its optional bias, read alone: attribution needs one token's column, not the
+   * whole vocabulary's. At int8 a column is one quantized row, read as `row` reads it.
+   */
+  column(prefix: string, j: number): { weight: Float32Array; bias: number } {
+    const name = `${prefix}.weight`;
+    const biasT = this.byName.get(`${prefix}.bias`);
+    const bias = biasT ? new Float32Array(this.src.read(biasT.offset + j * 4, 4).slice().buffer)[0] : 0;
+    if (this.byName.has(`${name}.q8`)) return { weight: this.row(name, j), bias };
+    const { d, n, offset } = this.matrix(name);
+    const weight = new Float32Array(d);
+    const cell = new Float32Array(1);
+    for (let i = 0; i < d; i++) {
+      const b = this.src.read(offset + (i * n + j) * 4, 4);
+      new Uint8Array(cell.buffer).set(b);
+      weight[i] = cell[0];
+    }
+    return { weight, bias };
   }
 
   optional(name: string): HostTensor | undefined {

@@ -30,12 +30,9 @@ export interface Readout {
 
 /** The target's unembedding column minus the contrast's, and the same for the bias. */
 function unembeddingDirection(model: Model, target: number, contrast: number | null): { u: Float64Array; bias: number } {
-  const { weight, bias } = model.unembed();
-  const [d, V] = weight.shape;
-  const u = new Float64Array(d);
-  for (let j = 0; j < d; j++) u[j] = weight.data[j * V + target] - (contrast === null ? 0 : weight.data[j * V + contrast]);
-  const b = bias ? bias.data[target] - (contrast === null ? 0 : bias.data[contrast]) : 0;
-  return { u, bias: b };
+  const t = model.unembedColumn(target);
+  const c = contrast === null ? undefined : model.unembedColumn(contrast);
+  return { u: Float64Array.from(t.weight, (w, j) => w - (c ? c.weight[j] : 0)), bias: t.bias - (c ? c.bias : 0) };
 }
 
 /** Granite divides its logits by logits_scaling: the readout is divided alike. */
