@@ -120,6 +120,8 @@ export interface TriggerIndexSummary {
   tokens: number;
   top: number;
   window: number;
+  /** The index keeps negative triggers too (a gated model's signed index). */
+  signed: boolean;
 }
 
 export type TriggerIndexState =
@@ -134,13 +136,31 @@ export interface MemoryDetailsView {
   value: ValueView;
 }
 
+/**
+ * A gated memory's negative triggers (m < 0, most negative first), where it adds −|m|·v
+ * and so promotes its value's bottom tokens, listed in `promotes`.
+ */
+export interface NegativeTriggersView {
+  triggers: TriggerExampleView[];
+  promotes: { id: number; text: string }[];
+}
+
+/**
+ * The negative side of a memory's triggers: the list (a signed index of a gated model),
+ * `absent` with the reason (an unsigned index of a gated model: not kept, which is not
+ * the same as none), or null (an ungated model, whose coefficients are (almost) never negative).
+ */
+export type NegativeTriggers = NegativeTriggersView | { absent: string } | null;
+
 /** What the trigger index and the labels file say about one memory. */
 export interface MemoryTriggersView {
   layer: number;
   key: number;
   index: TriggerIndexState;
-  /** Every trigger the index kept, best first (empty unless the index is loaded). */
+  /** Every trigger the index kept, best first (empty unless the index is loaded); of a signed index, those with m > 0. */
   triggers: TriggerExampleView[];
+  /** A gated memory's negative triggers (null unless the index is loaded and the model gated). */
+  negative: NegativeTriggers;
   patterns: PatternsView | null;
   labels: LabelView[];
   /** Why labels cannot be shown or saved (no workspace folder, a broken labels file). */

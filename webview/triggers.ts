@@ -1,9 +1,10 @@
 // What the trigger index and the labels file say about one memory, under its value tokens: the
 // top trigger examples (the trigger token highlighted, the corpus's next token, the coefficient;
-// 5 first, all on request), the automatic patterns with their coverage, and human labels with a
-// small form to add one. Everything arrives from the host through typed requests.
+// 5 first, all on request), for a gated memory its negative triggers as their own list with the
+// value's bottom tokens it promotes there, the automatic patterns with their coverage, and human
+// labels with a small form to add one. Everything arrives from the host through typed requests.
 
-import type { LabelKind, LabelView, MemoryTriggersView, PatternsView, TriggerExampleView } from '../src/protocol';
+import type { LabelKind, LabelView, MemoryTriggersView, NegativeTriggers, PatternsView, TriggerExampleView } from '../src/protocol';
 import { h, showToken } from './dom';
 import { request } from './vscodeApi';
 
@@ -30,25 +31,36 @@ function triggerParts(d: MemoryTriggersView): HTMLElement[] {
   } else if (d.index.state === 'error') {
     parts.push(h('p', { class: 'error trigger-index-error', role: 'alert' }, `Trigger examples: ${d.index.message}`));
   } else {
-    parts.push(exampleList(d.triggers));
+    // a signed index's first list holds m > 0 only; an unsigned one's is the top by coefficient
+    const signed = d.negative !== null && 'triggers' in d.negative;
+    parts.push(exampleList(d.triggers, signed ? 'fires positive on' : 'triggered by', 'trigger-examples'));
+    if (d.negative) parts.push(negativeList(d.negative));
     if (d.patterns) parts.push(patternList(d.patterns));
   }
   parts.push(labelBlock(d));
   return parts;
 }
 
-function exampleList(triggers: TriggerExampleView[]): HTMLElement {
-  const box = h('div', { class: 'trigger-examples' });
+/** A gated memory's negative side: its own list (m < 0 promotes the value's bottom tokens), or why the index has none. */
+function negativeList(n: Exclude<NegativeTriggers, null>): HTMLElement {
+  if ('absent' in n) return h('p', { class: 'muted negative-triggers-absent' }, `Negative triggers: ${n.absent}.`);
+  const promotes = n.promotes.map((t) => showToken(t.text)).join(' ');
+  return exampleList(n.triggers, `fires negative on (m < 0), promoting ${promotes}`, 'negative-triggers');
+}
+
+function exampleList(triggers: TriggerExampleView[], label: string, kind: 'trigger-examples' | 'negative-triggers'): HTMLElement {
+  const box = h('div', { class: kind });
   if (triggers.length === 0) {
-    box.append(h('p', { class: 'muted' }, 'The index holds no trigger example for this memory.'));
+    box.append(h('p', { class: 'muted' }, kind === 'negative-triggers' ? 'No position of the corpus gives this memory m < 0.' : 'The index holds no trigger example for this memory.'));
     return box;
   }
   const list = h('ol', { class: 'trigger-list' });
   const show = (n: number): void => list.replaceChildren(...triggers.slice(0, n).map(exampleItem));
   show(FIRST_TRIGGERS);
-  box.append(h('div', { class: 'label' }, 'triggered by'), list);
+  const why = kind === 'negative-triggers' ? { title: 'At these positions the coefficient is negative: the memory adds −|m|·v, promoting its value’s bottom tokens' } : {};
+  box.append(h('div', { class: 'label', ...why }, label), list);
   if (triggers.length > FIRST_TRIGGERS) {
-    const more = h('vscode-button', { secondary: true, 'data-action': 'all-triggers', 'aria-expanded': 'false' }, `Show all ${triggers.length}`);
+    const more = h('vscode-button', { secondary: true, 'data-action': kind === 'negative-triggers' ? 'all-negative-triggers' : 'all-triggers', 'aria-expanded': 'false' }, `Show all ${triggers.length}`);
     more.addEventListener('click', () => {
       const all = more.getAttribute('aria-expanded') !== 'true';
       show(all ? triggers.length : FIRST_TRIGGERS);

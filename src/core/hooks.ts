@@ -20,7 +20,8 @@ export const hookName = (layer: number, kind: LayerHookKind): string => `blocks.
  * Layer l's memory coefficients at or above a per-key floor, filtered in the graph:
  * float [n, 4] rows of (batch, position, key, coeff) in row-major order of the
  * coefficients (indices exact below 2^24). Computed only when fetched, with floors from
- * the run's `candidateFloors`. Not a [batch, seq, …] tensor, so not in LAYER_HOOKS:
+ * the run's `candidateFloors`; a gated model's graph also keeps the coefficients at or
+ * below the run's `candidateCeilings` (signed trigger indexes). Not a [batch, seq, …] tensor, so not in LAYER_HOOKS:
  * patterns like `blocks.*.mlp.*` (activation export) never select it.
  */
 export const candidateHook = (layer: number): string => `blocks.${layer}.mlp.candidates`;

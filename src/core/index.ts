@@ -30,7 +30,7 @@ import { Model, type LoadOptions } from './model';
 
 /** Loads a model from a directory, a llama2.c .bin file or a hub id. */
 export const loadModel = (spec: string, opts?: LoadOptions): Promise<Model> => Model.load(spec, opts);
-export { buildTriggerIndex, discardTriggerIndexRun, mergeTriggerIndexes, openTriggerIndex, TriggerIndex, TriggerIndexAborted, CorpusError, indexedCorpus, DEFAULT_TOP, DEFAULT_WINDOW, indexFile, checkpointFile, spoolFile, type BuildOptions, type Trigger, type TriggerIndexInfo, type IndexProgress, type IndexSettings, type IndexTotals, type CorpusFile } from './analysis/triggers';
+export { buildTriggerIndex, discardTriggerIndexRun, mergeTriggerIndexes, openTriggerIndex, TriggerIndex, NEGATIVE_SIDE_ABSENT, TriggerIndexAborted, CorpusError, indexedCorpus, DEFAULT_TOP, DEFAULT_WINDOW, indexFile, checkpointFile, spoolFile, type BuildOptions, type Trigger, type TriggerIndexInfo, type IndexProgress, type IndexSettings, type IndexTotals, type CorpusFile } from './analysis/triggers';
 export { CORPUS_EXTENSIONS, DEFAULT_TEXT_FIELD, indexStatus, writeRunStatus, statusFile, type CorpusFormat, type ScannedCorpus, type SkippedRecord, type IndexStatus, type RunState } from './analysis/triggers';
 export { recordedTextField } from './analysis/triggers';
 export { mergedIndexStatus } from './analysis/triggers';

@@ -247,8 +247,10 @@ export class Model {
     for (const iv of interventions) {
       if (!(Number.isInteger(iv.key) && iv.key >= 0 && iv.key < this.config.dFf)) throw new Error(`intervention: key ${iv.key} is outside 0..${this.config.dFf - 1}`);
     }
-    for (const f of opts.candidateFloors ?? []) {
-      if (f.length !== this.config.dFf && f.length !== 1) throw new Error(`candidate floors must have ${this.config.dFf} entries (one per key) or 1, got ${f.length}`);
+    for (const [what, bounds] of [['floors', opts.candidateFloors], ['ceilings', opts.candidateCeilings]] as const) {
+      for (const f of bounds ?? []) {
+        if (f.length !== this.config.dFf && f.length !== 1) throw new Error(`candidate ${what} must have ${this.config.dFf} entries (one per key) or 1, got ${f.length}`);
+      }
     }
     const out = await this.session.run(ids, hooks, interventions, opts);
     checkFinite(out, this.info.name);

@@ -17,6 +17,7 @@ import type {
   PredictionView,
   TokenView,
   TriggerExampleView,
+  NegativeTriggers,
   TriggerIndexSummary,
   ValueView,
 } from '../protocol';
@@ -68,7 +69,8 @@ export interface EngineMethods {
   /** The logit lens at one position, with the interventions applied (none: the model as is). */
   layerPredictions: { params: { ids: number[]; position: number; k: number; interventions: Intervention[] }; result: LayerLensView[] };
   /** One memory's coefficient at every token of a text (long texts run in context-size windows). */
-  keyActivations: { params: { text: string; layer: number; key: number }; result: { tokens: TokenView[]; coeffs: number[] } };
+  /** gated: the coefficients are signed (act(gate)·up), and a memory fires by |m| (analysis/active.ts). */
+  keyActivations: { params: { text: string; layer: number; key: number }; result: { tokens: TokenView[]; coeffs: number[]; gated: boolean } };
   /**
    * Memories whose value vectors promote (or suppress) a word's first token, from the model's
    * value table (computed once per model and cached on disk; progress is reported meanwhile).
@@ -90,7 +92,7 @@ export interface EngineMethods {
   /** A key's trigger examples (all kept, best first) and its automatic patterns, with the index's facts. */
   memoryTriggers: {
     params: { dir: string; layer: number; key: number };
-    result: { summary: TriggerIndexSummary; triggers: TriggerExampleView[]; patterns: PatternsView };
+    result: { summary: TriggerIndexSummary; triggers: TriggerExampleView[]; negative: NegativeTriggers; patterns: PatternsView };
   };
   /** Human labels of one key, after an optional edit; the file is the workspace's labels JSON. */
   labels: {

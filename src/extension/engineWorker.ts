@@ -152,7 +152,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
       if (!t) throw new Error(`the engine returned no ${hook}`);
       for (let i = 0; i < ids.length; i++) coeffs.push(t.data[i * dFf + params.key]);
     }
-    return { tokens, coeffs };
+    return { tokens, coeffs, gated: m.config.gated };
   },
   async searchWord(params, job) {
     const m = requireModel();

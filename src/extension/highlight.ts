@@ -33,22 +33,24 @@ export class KeyHighlighter implements vscode.Disposable {
       ? new vscode.Range(visible[0].start.with(undefined, 0), doc.lineAt(visible[visible.length - 1].end.line).range.end)
       : doc.validateRange(new vscode.Range(0, 0, 200, 0));
     const base = doc.offsetAt(range.start);
-    const { tokens, coeffs } = await this.ctx.call('keyActivations', { text: doc.getText(range), layer, key });
-    const max = Math.max(0, ...coeffs);
+    const { tokens, coeffs, gated } = await this.ctx.call('keyActivations', { text: doc.getText(range), layer, key });
+    // a gated memory fires both ways: m < 0 adds −|m|·v, as strong as m > 0 (analysis/active.ts)
+    const strength = (c: number) => (gated ? Math.abs(c) : c);
+    const max = Math.max(0, ...coeffs.map(strength));
     const buckets: vscode.DecorationOptions[][] = Array.from({ length: LEVELS }, () => []);
     tokens.forEach((t, i) => {
       const c = coeffs[i];
-      if (!(c > 0) || max === 0 || t.start === t.end) return;
-      const level = Math.min(LEVELS - 1, Math.floor((c / max) * LEVELS));
+      if (!(strength(c) > 0) || max === 0 || t.start === t.end) return;
+      const level = Math.min(LEVELS - 1, Math.floor((strength(c) / max) * LEVELS));
       buckets[level].push({
         range: new vscode.Range(doc.positionAt(base + t.start), doc.positionAt(base + t.end)),
-        hoverMessage: `FFN Lens · L${layer}:${key} coefficient ${c.toFixed(3)}`,
+        hoverMessage: `FFN Lens · L${layer}:${key} coefficient ${c.toFixed(3)}${c < 0 && gated ? ' (m < 0: promotes its value’s bottom tokens)' : ''}`,
       });
     });
     this.clear();
     this.types.forEach((type, i) => editor.setDecorations(type, buckets[i]));
     this.decorated.add(editor);
-    this.ctx.log.info(`highlighted L${layer}:${key} on ${tokens.length} tokens (max coefficient ${max.toFixed(3)})`);
+    this.ctx.log.info(`highlighted L${layer}:${key} on ${tokens.length} tokens (max ${gated ? '|coefficient|' : 'coefficient'} ${max.toFixed(3)})`);
     return tokens.length;
   }
 

@@ -88,14 +88,14 @@ export class TriggerIndexService implements vscode.Disposable {
     return labels;
   }
 
-  private async fromIndex(layer: number, key: number): Promise<Pick<MemoryTriggersView, 'index' | 'triggers' | 'patterns'>> {
+  private async fromIndex(layer: number, key: number): Promise<Pick<MemoryTriggersView, 'index' | 'triggers' | 'negative' | 'patterns'>> {
     const dir = this.ctx.config.triggerIndex;
-    if (!dir) return { index: { state: 'none' }, triggers: [], patterns: null };
+    if (!dir) return { index: { state: 'none' }, triggers: [], negative: null, patterns: null };
     try {
       const r = await this.ctx.call('memoryTriggers', { dir, layer, key });
-      return { index: { state: 'loaded', summary: r.summary }, triggers: r.triggers, patterns: r.patterns };
+      return { index: { state: 'loaded', summary: r.summary }, triggers: r.triggers, negative: r.negative, patterns: r.patterns };
     } catch (err) {
-      return { index: { state: 'error', dir, message: message(err) }, triggers: [], patterns: null };
+      return { index: { state: 'error', dir, message: message(err) }, triggers: [], negative: null, patterns: null };
     }
   }
 

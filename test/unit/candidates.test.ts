@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { candidateHook, hookName, loadModel, type Intervention, type Model } from '../../src/core';
 import { writePlantedModel } from '../fixtures/planted';
+import { writePlantedGatedModel } from '../fixtures/plantedGated';
 import { rng, WORDS } from '../fixtures/plantedCorpus';
-import { sharedOrSkip } from '../support';
+import { sharedOrSkip, tempDir } from '../support';
 
 /** Per key: −∞, one of the key's own coefficients (an exact tie), or a value in their range. */
 function randomFloors(model: Model, coeffs: Float32Array[], seed: number): Float32Array[] {
@@ -26,27 +27,30 @@ function randomFloors(model: Model, coeffs: Float32Array[], seed: number): Float
   });
 }
 
-/** The filter written out: (batch, position, key, coeff) for every coeff ≥ its key's floor, row-major. */
-function filterInJs(data: Float32Array, dims: number[], floor: Float32Array | undefined): number[] {
+/**
+ * The filter written out: (batch, position, key, coeff) for every coeff ≥ its key's floor,
+ * or (a gated model's signed filter) ≤ its key's ceiling, row-major.
+ */
+function filterInJs(data: Float32Array, dims: number[], floor: Float32Array | undefined, ceiling?: Float32Array): number[] {
   const [, seq, dFf] = dims;
   const rows: number[] = [];
+  const at = (b: Float32Array | undefined, key: number) => (b === undefined ? -Infinity : b.length === 1 ? b[0] : b[key]);
   for (let i = 0; i < data.length; i++) {
     const key = i % dFf;
     const token = (i - key) / dFf;
-    const f = floor === undefined ? -Infinity : floor.length === 1 ? floor[0] : floor[key];
-    if (data[i] >= f) rows.push(Math.floor(token / seq), token % seq, key, data[i]);
+    if (data[i] >= at(floor, key) || data[i] <= at(ceiling, key)) rows.push(Math.floor(token / seq), token % seq, key, data[i]);
   }
   return rows;
 }
 
-/** Runs `ids` for full coefficients and for candidates with `floors`; asserts they agree. Returns the candidate counts. */
-async function assertCandidatesMatch(model: Model, ids: number[][], floors?: Float32Array[], interventions: Intervention[] = []): Promise<number[]> {
+/** Runs `ids` for full coefficients and for candidates with `floors` (and ceilings); asserts they agree. Returns the candidate counts. */
+async function assertCandidatesMatch(model: Model, ids: number[][], floors?: Float32Array[], interventions: Intervention[] = [], ceilings?: Float32Array[]): Promise<number[]> {
   const layers = Array.from({ length: model.config.nLayers }, (_, l) => l);
   const full = await model.run(ids, layers.map((l) => hookName(l, 'mlp.coeff')), interventions);
-  const got = await model.run(ids, layers.map(candidateHook), interventions, floors ? { candidateFloors: floors } : {});
+  const got = await model.run(ids, layers.map(candidateHook), interventions, { ...(floors && { candidateFloors: floors }), ...(ceilings && { candidateCeilings: ceilings }) });
   return layers.map((l) => {
     const c = full.get(hookName(l, 'mlp.coeff'))!;
-    const want = filterInJs(c.data, c.dims, floors?.[l]);
+    const want = filterInJs(c.data, c.dims, floors?.[l], ceilings?.[l]);
     const cand = got.get(candidateHook(l))!;
     assert.deepEqual(cand.dims, [want.length / 4, 4], `layer ${l}: shape`);
     assert.deepEqual(Array.from(cand.data), want, `layer ${l}: rows`);
@@ -81,6 +85,44 @@ test('candidates equal a JavaScript filter of the coefficients on planted models
     } finally {
       await model.dispose();
     }
+  }
+});
+
+test('a gated model filters both sides: candidates ≥ the floor or ≤ the ceiling equal a JavaScript filter', async () => {
+  const dir = tempDir();
+  const planted = writePlantedGatedModel({ words: WORDS, dFf: 12, plants: [{ layer: 0, key: 2, trigger: 'dog', promotes: 'ran', sign: -1 }] }, dir);
+  const model = await loadModel(planted.dir, { noCache: true });
+  try {
+    const r = rng(9);
+    const ids = Array.from({ length: 3 }, () => Array.from({ length: 11 }, () => Math.floor(r() * model.config.vocabSize)));
+    const full = await model.run(ids, [hookName(0, 'mlp.coeff'), hookName(1, 'mlp.coeff')]);
+    const coeffs = [0, 1].map((l) => full.get(hookName(l, 'mlp.coeff'))!.data);
+    const total = ids.length * 11 * 12;
+    const counts: number[] = [];
+    for (let seed = 1; seed <= 4; seed++) {
+      const floors = randomFloors(model, coeffs, seed);
+      const ceilings = randomFloors(model, coeffs, seed + 50);
+      counts.push(...(await assertCandidatesMatch(model, ids, floors, [], ceilings)));
+    }
+    assert.ok(counts.some((n) => n > 0 && n < total), `some bounds keep some candidates, not all (${counts})`);
+    // without ceilings the signed graph filters on the floor alone; a ceiling of +∞ keeps everything
+    await assertCandidatesMatch(model, ids, [Float32Array.of(0.01), Float32Array.of(0.01)]);
+    assert.deepEqual(await assertCandidatesMatch(model, ids, [Float32Array.of(Infinity), Float32Array.of(Infinity)], [], [Float32Array.of(Infinity), Float32Array.of(-Infinity)]), [total, 0]);
+    // the planted key's m ≈ −16 on "dog" is what a ceiling of −10 keeps
+    const dog = planted.idOf('dog');
+    const kept = await model.run(ids, [candidateHook(0)], [], { candidateFloors: [Float32Array.of(Infinity), Float32Array.of(Infinity)], candidateCeilings: [Float32Array.of(-10), Float32Array.of(-10)] });
+    const rows = kept.get(candidateHook(0))!.data;
+    assert.equal(rows.length / 4, ids.flat().filter((id) => id === dog).length);
+    for (let i = 0; i < rows.length; i += 4) assert.deepEqual([ids[rows[i]][rows[i + 1]], rows[i + 2]], [dog, 2]);
+  } finally {
+    await model.dispose();
+  }
+  // an ungated model's graph takes no ceilings
+  const ungated = await loadModel(writePlantedModel({ words: WORDS, dFf: 4, plants: [] }).dir, { noCache: true });
+  try {
+    await assert.rejects(ungated.run([[1, 2]], [candidateHook(0)], [], { candidateCeilings: [Float32Array.of(0), Float32Array.of(0)] }), /not gated/);
+  } finally {
+    await ungated.dispose();
   }
 });
 

@@ -58,6 +58,7 @@ test('a trigger index builds in the worker; a memory\'s triggers and patterns ar
     const got = await client.request('memoryTriggers', { dir: smallIndex, layer, key });
     const want = index.triggers(layer, key);
     assert.equal(got.triggers.length, want.length);
+    assert.equal(got.negative, null, 'an ungated model has no negative side to show');
     got.triggers.forEach((g, i) => {
       const w = want[i];
       assert.deepEqual([g.paragraph, g.window, g.position, g.coeff, g.next?.id ?? null], [w.paragraph, w.window, w.position, w.coeff, w.next], `L${layer}:${key} trigger ${i}`);

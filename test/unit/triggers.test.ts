@@ -3,25 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildTriggerIndex, findPatterns, keyPatterns, loadModel, openTriggerIndex, type Model, type TriggerIndex } from '../../src/core';
-import { bruteForceTriggers, paragraphsOf } from '../fixtures/bruteTriggers';
+import { buildTriggerIndex, findPatterns, keyPatterns, loadModel, openTriggerIndex } from '../../src/core';
+import { assertMatchesBruteForce, paragraphsOf } from '../fixtures/bruteTriggers';
 import { plantedForTriggers, randomParagraphs, writeCorpus } from '../fixtures/plantedCorpus';
 import { sharedOrSkip, tempDir } from '../support';
-
-/** Every key's list equals the oracle's, field by field (coefficients bit for bit). */
-async function assertMatchesBruteForce(model: Model, index: TriggerIndex, files: string[]): Promise<void> {
-  const { window, top } = index.info.settings;
-  const brute = await bruteForceTriggers(model, files, window, top);
-  const { nLayers, dFf } = model.config;
-  for (let l = 0; l < nLayers; l++) {
-    for (let k = 0; k < dFf; k++) {
-      const got = index.triggers(l, k);
-      const want = brute[l * dFf + k];
-      assert.equal(got.length, want.length, `layer ${l} key ${k}: count`);
-      got.forEach((g, i) => assert.deepEqual(g, want[i], `layer ${l} key ${k}: trigger ${i}`));
-    }
-  }
-}
 
 test('planted model: the index equals brute force, triggers end on the trigger word, patterns say so', async () => {
   const planted = plantedForTriggers();
@@ -85,7 +70,7 @@ test('gpt2-books: the index equals brute force on a few WikiText paragraphs', as
   }
 });
 
-test('stories260K (llama2.c, BOS first, 172 memories): the index equals brute force', async (t) => {
+test('stories260K (llama2.c, BOS first, 172 memories, gated): both sides of the signed index equal brute force', async (t) => {
   const spec = sharedOrSkip(t, 'models', 'stories260K', 'stories260K.bin');
   const stories = sharedOrSkip(t, 'corpora', 'tinystories-valid-sample.txt');
   if (!spec || !stories) return;
@@ -96,10 +81,11 @@ test('stories260K (llama2.c, BOS first, 172 memories): the index equals brute fo
     const out = path.join(dir, 'index');
     await buildTriggerIndex(model, { corpus: [corpus], out, top: 7, window: 48, poolTokens: 100 });
     const index = openTriggerIndex(out, model);
+    assert.ok(index.signed, 'a gated model gets a signed index');
     await assertMatchesBruteForce(model, index, [corpus]);
     // BOS opens every paragraph's first window but is never a trigger
     const bos = model.tokenizer.bosId!;
-    for (const t of index.triggers(2, 100)) {
+    for (const t of [...index.triggers(2, 100), ...index.negativeTriggers(2, 100)!]) {
       if (t.window === 0) assert.equal(t.prefix[0], bos);
       assert.notEqual(t.prefix[t.prefix.length - 1], bos);
     }

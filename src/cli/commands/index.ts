@@ -188,6 +188,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       if (!last) io.out(`${out} already holds this index, complete; nothing to resume\n`);
       else io.out(`trigger index written to ${out}: ${grouped(last.tokens)} tokens, ${grouped(last.paragraphs)} paragraphs in ${duration(seconds)} (${grouped(last.tokensPerSecond)} tok/s this run)\n`);
+      if (last && model.config.gated) io.out(`signed index (a gated FFN): every key keeps its top triggers with m > 0 and as many most negative ones (m < 0, where it promotes its value's bottom tokens)\n`);
     } finally {
       await model.dispose();
     }

@@ -19,12 +19,14 @@ const withCi = (v: number, ci: readonly [number, number]) => (Number.isFinite(ci
 /** A terminal summary when neither --out nor --json asks for the full result. */
 function summary(s: PaperStatistics): string {
   const p = s.positions;
+  const negative = s.agreement.negative;
   const rows = s.agreement.layers.map((a, l) => {
     const pat = s.patterns?.[l];
     const abl = s.ablation?.layers[l];
     return [
       String(l),
       withCi(a.rate, a.ci95),
+      ...(negative ? [withCi(negative[l].rate, negative[l].ci95)] : []),
       pat ? `${withCi(pat.covered, pat.ci95)} vs ${pat.randomPositions ? pct(pat.randomPositions.covered) : '–'}` : '–',
       abl ? `${pct(abl.first.mean)} / ${pct(abl.last.mean)} / ${pct(abl.random.mean)}` : '–',
       withCi(p.activity[l].meanShare, p.activity[l].ci95),
@@ -34,7 +36,8 @@ function summary(s: PaperStatistics): string {
   });
   return [
     `${s.model.name} on ${s.corpus.files.join(', ')}: ${p.positions} positions in ${p.windows} windows; [95% intervals]`,
-    table(['layer', 'agreement', 'patterns vs null', 'ablation first / last / random', 'active', 'composition', 'resid = final'], rows),
+    table(['layer', 'agreement', ...(negative ? ['agreement m < 0 (bottom token)'] : []), 'patterns vs null', 'ablation first / last / random', 'active', 'composition', 'resid = final'], rows),
+    ...(s.signed.gated ? ['Signed memories (gated FFN):', ...s.signed.counting.map((c) => `  - ${c}`)] : []),
     '(--out FILE.html for the report with charts, --json for every number)',
   ].join('\n');
 }

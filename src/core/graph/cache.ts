@@ -19,8 +19,8 @@ import type { StoredTensor, WeightSink } from './builder';
 import type { GraphInfo } from './contract';
 import type { Precision } from './quantize';
 
-/** Bump whenever the graph a checkpoint produces changes (past every other branch's value: entries share ~/.cache). */
-export const BUILDER_VERSION = 'ffn-lens-graph-12';
+/** Bump whenever the graph a checkpoint produces changes (past any value a branch used: entries share ~/.cache). */
+export const BUILDER_VERSION = 'ffn-lens-graph-13';
 
 export function defaultCacheDir(): string {
   if (process.env.FFN_LENS_CACHE) return process.env.FFN_LENS_CACHE;

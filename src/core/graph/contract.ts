@@ -17,6 +17,11 @@ export const WANT_PREDICTIONS = 'want_predictions';
 export const WANT_CANDIDATES = 'want_candidates';
 /** Float per-key floors of layer l's candidates, [dFf] or [1] (broadcast over the keys). */
 export const candidateFloorInput = (layer: number): string => `blocks.${layer}.mlp.candidate_floor`;
+/**
+ * Gated FFNs only (signed trigger indexes): float per-key ceilings of layer l, [dFf] or [1];
+ * a coefficient at or below its key's ceiling is a candidate too.
+ */
+export const candidateCeilingInput = (layer: number): string => `blocks.${layer}.mlp.candidate_ceiling`;
 
 /** Graph inputs through which callers patch memory coefficients of one layer. */
 export const patchInputs = (layer: number) => ({

@@ -8,7 +8,7 @@ import { candidateHook, FINAL_NORM, hookName, LOGITS, PREDICTION_IDS, PREDICTION
 import { DataType } from '../onnx/model';
 import { block, linear, norm, type SharedInputs } from './blocks';
 import { GraphBuilder, type BuilderOptions } from './builder';
-import { candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from './contract';
+import { candidateCeilingInput, candidateFloorInput, INPUT_IDS, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS } from './contract';
 
 /** Rotary tables and attention masks, each built on first use and shared by every layer that needs it. */
 function sharedInputs(g: GraphBuilder, cfg: ModelConfig, positions: string, positionIds: string, seqLen: string): SharedInputs {
@@ -164,7 +164,10 @@ function outputLogits(g: GraphBuilder, cfg: ModelConfig, logits: string): string
  * position, key, coeff) in the coefficients' row-major order, the order the index scans
  * in. The trigger index compares every coefficient with its key's N-th best; almost all
  * fail, so filtering here spares copying them all out of onnxruntime and comparing them
- * in JavaScript. Behind a condition: every other run skips it.
+ * in JavaScript. Behind a condition: every other run skips it. A gated FFN's index is
+ * signed and also keeps each key's N most negative coefficients, so its graph takes a
+ * ceiling per key as well and keeps m ≥ floor or m ≤ ceiling (an ungated graph is
+ * unchanged: one comparison).
  *
  * Two levels, because onnxruntime's NonZero costs about 2 ns an element (several times
  * the comparison) and Compress more: NonZero runs over blocks of up to 64 keys that
@@ -176,6 +179,7 @@ function candidates(g: GraphBuilder, model: CanonicalModel): void {
   let block = 64;
   while (dFf % block) block /= 2;
   const floors = model.blocks.map((_, l) => g.input(candidateFloorInput(l), DataType.FLOAT, [`candidate_floor_${l}`]));
+  const ceilings = model.config.gated ? model.blocks.map((_, l) => g.input(candidateCeilingInput(l), DataType.FLOAT, [`candidate_ceiling_${l}`])) : null;
   const outputs = model.blocks.map((_, l) => ({ name: candidateHook(l), dataType: DataType.FLOAT }));
   g.conditional(g.input(WANT_CANDIDATES, DataType.BOOL, []), outputs, (b) => {
     const int = (v: number) => b.constInt([v], []);
@@ -185,8 +189,10 @@ function candidates(g: GraphBuilder, model: CanonicalModel): void {
     const coeffs = model.blocks.map((_, l) => hookName(l, 'mlp.coeff'));
     const seq = b.op('Gather', [b.op('Shape', [coeffs[0]]), int(1)]);
     return coeffs.map((coeff, l) => {
+      const kept = b.op('GreaterOrEqual', [coeff, floors[l]]);
+      const keptSigned = ceilings ? b.op('Or', [kept, b.op('LessOrEqual', [coeff, ceilings[l]])]) : kept;
       // uint8, not bool: ReduceMax over bool ran several times slower
-      const mask = b.op('Cast', [b.op('GreaterOrEqual', [coeff, floors[l]])], { to: DataType.UINT8 });
+      const mask = b.op('Cast', [keptSigned], { to: DataType.UINT8 });
       const blocks = b.op('Reshape', [mask, b.constInt([-1, block])]);
       const hit = b.op('Reshape', [b.op('NonZero', [b.op('ReduceMax', [blocks, b.constInt([1])], { keepdims: 0 })]), b.constInt([-1])]);
       const at = b.op('NonZero', [b.op('Gather', [blocks, hit], { axis: 0 })]);

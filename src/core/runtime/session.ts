@@ -4,7 +4,7 @@
  */
 import './offline'; // first: sets ORT_DISABLE_TELEMETRY before onnxruntime-node loads
 import * as ort from 'onnxruntime-node';
-import { candidateFloorInput, INPUT_IDS, patchInputs, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS, type GraphInfo } from '../graph/contract';
+import { candidateCeilingInput, candidateFloorInput, INPUT_IDS, patchInputs, WANT_CANDIDATES, WANT_LOGITS, WANT_PREDICTIONS, type GraphInfo } from '../graph/contract';
 import { isCandidateHook, LOGITS, PREDICTION_IDS, PREDICTION_PROBS } from '../hooks';
 
 /** Set a memory coefficient to `value`, or multiply it by `value`. */
@@ -24,6 +24,12 @@ export interface RunOptions {
    * dFf, or 1 for one floor for all keys. Without it every coefficient is a candidate.
    */
   candidateFloors?: readonly Float32Array[];
+  /**
+   * Gated models only: per layer, the ceiling of each key's candidates (also candidates:
+   * coefficients at or below it), shaped like the floors. Without it no coefficient is a
+   * candidate for being low.
+   */
+  candidateCeilings?: readonly Float32Array[];
 }
 
 export interface HookTensor {
@@ -42,11 +48,17 @@ export type Feed = { data: Float32Array; shape: number[] } | BigInt64Array;
 export class ModelSession {
   /** Fed when a run gives no floors: broadcasts over the keys, so any dFf fits. */
   private readonly noFloor = new ort.Tensor('float32', Float32Array.of(-Infinity), [1]);
+  /** Fed when a run gives no ceilings to a graph that takes them (gated models): nothing is ≤ −∞. */
+  private readonly noCeiling = new ort.Tensor('float32', Float32Array.of(-Infinity), [1]);
+  /** Whether the graph filters candidates on both sides (a gated FFN's; see candidateHook). */
+  private readonly takesCeilings: boolean;
 
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly info: GraphInfo,
-  ) {}
+  ) {
+    this.takesCeilings = info.nLayers > 0 && session.inputNames.includes(candidateCeilingInput(0));
+  }
 
   static async create(model: Uint8Array | string, info: GraphInfo, opts: SessionOptions = {}): Promise<ModelSession> {
     const options: ort.InferenceSession.SessionOptions = {
@@ -114,9 +126,14 @@ export class ModelSession {
       [WANT_CANDIDATES]: flag(hooks.some(isCandidateHook)),
     };
     const floors = opts.candidateFloors;
+    const ceilings = opts.candidateCeilings;
     if (floors && floors.length !== this.info.nLayers) throw new Error(`run: ${floors.length} candidate floors given for ${this.info.nLayers} layers`);
+    if (ceilings && ceilings.length !== this.info.nLayers) throw new Error(`run: ${ceilings.length} candidate ceilings given for ${this.info.nLayers} layers`);
+    const signed = this.takesCeilings;
+    if (ceilings && !signed) throw new Error('run: candidate ceilings given to a model whose FFN is not gated (its trigger index is unsigned)');
     for (let l = 0; l < this.info.nLayers; l++) {
       feeds[candidateFloorInput(l)] = floors ? new ort.Tensor('float32', floors[l], [floors[l].length]) : this.noFloor;
+      if (signed) feeds[candidateCeilingInput(l)] = ceilings ? new ort.Tensor('float32', ceilings[l], [ceilings[l].length]) : this.noCeiling;
     }
     Object.assign(feeds, this.patchFeeds(batch, seq, interventions));
     return this.fetch(feeds, hooks);

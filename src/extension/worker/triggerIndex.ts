@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as core from '../../core/index';
 import type { BuildIndexParams, EngineProgress, IndexFolderState } from '../engineProtocol';
-import type { PatternsView, TriggerExampleView, TriggerIndexSummary } from '../../protocol';
+import type { NegativeTriggers, PatternsView, TriggerExampleView, TriggerIndexSummary } from '../../protocol';
 
 export function summaryOf(index: core.TriggerIndex): TriggerIndexSummary {
   const i = index.info;
@@ -17,6 +17,7 @@ export function summaryOf(index: core.TriggerIndex): TriggerIndexSummary {
     tokens: i.totals.tokens,
     top: i.settings.top,
     window: i.settings.window,
+    signed: index.signed,
   };
 }
 
@@ -112,18 +113,31 @@ export function exampleView(tok: core.Tokenizer, t: core.Trigger): TriggerExampl
   };
 }
 
+/** Bottom tokens of the value shown beside the negative triggers: what −|m|·v promotes. */
+const PROMOTED_TOKENS = 5;
+
+/** A gated memory's negative triggers, or why there are none to show; null for an ungated model. */
+async function negativeTriggers(model: core.Model, index: core.TriggerIndex, layer: number, key: number): Promise<NegativeTriggers> {
+  const negative = index.negativeTriggers(layer, key);
+  if (!negative) return model.config.gated ? { absent: core.NEGATIVE_SIDE_ABSENT } : null;
+  const value = await core.decodeValue(model, layer, key, PROMOTED_TOKENS);
+  return { triggers: negative.map((t) => exampleView(model.tokenizer, t)), promotes: value.bottom.map(({ id, text }) => ({ id, text })) };
+}
+
 export async function memoryTriggers(
   model: core.Model,
   index: core.TriggerIndex,
   layer: number,
   key: number,
-): Promise<{ summary: TriggerIndexSummary; triggers: TriggerExampleView[]; patterns: PatternsView }> {
+): Promise<{ summary: TriggerIndexSummary; triggers: TriggerExampleView[]; negative: NegativeTriggers; patterns: PatternsView }> {
   const triggers = index.triggers(layer, key);
+  const negative = await negativeTriggers(model, index, layer, key);
   // valueK capped by the vocabulary, as paperStatistics does: a tiny model's vocabulary may be smaller.
   const kp = await core.keyPatterns(model, index, layer, key, { valueK: Math.min(10, model.config.vocabSize) });
   return {
     summary: summaryOf(index),
     triggers: triggers.map((t) => exampleView(model.tokenizer, t)),
+    negative,
     patterns: {
       triggers: kp.triggers,
       covered: kp.covered,

@@ -9,7 +9,7 @@ import type { Model } from '../../model';
 import { corpusWindows, PositionPool, seededRandom } from './sample';
 import { prefixAblation, type PrefixAblation, type PrefixAblationOptions } from './prefixAblation';
 import { layerPatterns, type LayerPatterns } from '../patterns';
-import { agreementStatistics, type AgreementStatistics, type TriggerLookup } from './agreement';
+import { agreementStatistics, hasNegativeSide, type AgreementStatistics, type TriggerLookup } from './agreement';
 import { positionStatistics, type PositionStatistics } from './positions';
 import { TriggerIndex } from '../triggers/open';
 import { valueTable } from '../valueTable';
@@ -20,8 +20,39 @@ export type { LayerPatterns, Coverage } from '../patterns';
 export type { PrefixAblation, LayerAblation, AblationEffect, AblatedToken } from './prefixAblation';
 export type { Interval } from './intervals';
 
-/** 2: 95% intervals, positions sampled over the whole corpus, calibration per layer, pattern nulls, output hints apart, prefix ablation. */
-export const STATISTICS_VERSION = 2;
+/**
+ * 2: 95% intervals, positions sampled over the whole corpus, calibration per layer, pattern nulls, output hints apart, prefix ablation.
+ * 3: signed memories (gated FFNs): composition reads m < 0 by the value's bottom token, agreement.negative, `signed`.
+ */
+export const STATISTICS_VERSION = 3;
+
+/** How the statistics counted signed memories: what a reader of the numbers must know. */
+export interface SignedMemories {
+  /** The FFN is gated: m = act(gate)·up is negative about half the time, and m < 0 promotes the value's bottom tokens. */
+  gated: boolean;
+  /** The trigger index keeps each key's most negative triggers too (a signed index, format version 2). */
+  negativeTriggers: boolean;
+  /** Each statistic's rule, in words. */
+  counting: string[];
+}
+
+function signedMemories(gated: boolean, negativeTriggers: boolean): SignedMemories {
+  if (!gated) {
+    return { gated, negativeTriggers, counting: ['The FFN is not gated: its coefficients are (almost) never negative, so a memory is active when m > threshold and always read by its value’s top token.'] };
+  }
+  return {
+    gated,
+    negativeTriggers,
+    counting: [
+      'Active memories: |m| > threshold, since a memory with m < 0 adds −|m|·v as surely as one with m > 0 adds m·v.',
+      'Composition: a memory with m < 0 is read by its value’s bottom token (what −|m|·v promotes; exact under the RMSNorm final norm of gated families); the strongest memories are those of largest |m|.',
+      negativeTriggers
+        ? 'Agreement: each key’s top positive trigger against its value’s top token (agreement.layers, with calibration); apart from it, each key’s most negative trigger against its value’s bottom token, ranked from the bottom of pᵢ (agreement.negative). A key counts once on each side; the sides are never pooled.'
+        : 'Agreement: only positive triggers, against the value’s top token: this trigger index has no negative side (built before signed indexes); rebuild it to measure the negative side.',
+      'Trigger patterns and prefix ablation use the positive triggers.',
+    ],
+  };
+}
 
 export interface StatisticsOptions {
   /** Corpus files for the position statistics (normally the index's corpus: TriggerIndex.info.corpus). */
@@ -62,6 +93,8 @@ export interface PaperStatistics {
   patterns: LayerPatterns[] | null;
   /** The prefix-ablation experiment; null when not computed. */
   ablation: PrefixAblation | null;
+  /** How signed memories (gated FFNs, m < 0) were counted. */
+  signed: SignedMemories;
   seconds: { tables: number; agreement: number; patterns: number; ablation: number; positions: number };
 }
 
@@ -145,6 +178,7 @@ export async function paperStatistics(model: Model, triggers: TriggerLookup, opt
     positions,
     patterns,
     ablation,
+    signed: signedMemories(model.config.gated, hasNegativeSide(triggers)),
     seconds: { tables, agreement: agreementSeconds, patterns: patternSeconds, ablation: ablationSeconds, positions: clock() - t0 },
   };
 }

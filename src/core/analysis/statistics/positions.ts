@@ -12,13 +12,19 @@
  * window share their context. Every top token here is read through the final norm and E (the logit lens). A memory's
  * top token comes from the final-norm value table: the norm ignores positive scale, so
  * that is exactly the top token of the memory's own contribution cᵢ·vᵢ.
+ *
+ * Signed memories (gated FFNs): "active" is |m| above the threshold (active.ts), and a
+ * memory with m < 0 contributes −|m|·v, so the composition test reads it by the token it
+ * promotes: its value's BOTTOM token. Gated families' final norms are RMSNorms (no bias),
+ * under which norm(−v) = −norm(v), so that is exactly the top token of its contribution.
+ * The strongest memory, and the strongest N when maxMemories caps them, are by |m| there.
  */
 import { hookName } from '../../hooks';
 import type { Model } from '../../model';
 import type { HookTensor } from '../../runtime/session';
 import type { SampledWindow } from './sample';
 import { activeTest } from '../active';
-import { topK } from '../topk';
+import { topK, topKByMagnitude } from '../topk';
 import type { ValueTable } from '../valueTable';
 import { VocabProjector } from '../vocab';
 import { ClusteredRatio, type Interval } from './intervals';
@@ -175,7 +181,12 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
   const hooks = Array.from({ length: L }, (_, l) => [hookName(l, 'mlp.coeff'), ...KINDS.map((k) => hookName(l, k))]).flat();
   const projector = await VocabProjector.for(model);
   const tally = new Tally(L);
-  const memTop = (t: ValueTable, l: number, key: number) => t.data.topIds[(l * dFf + key) * t.k];
+  const gated = model.config.gated;
+  // with a LayerNorm's bias, norm(−v) ≠ −norm(v): the bottom token would no longer be what m < 0 promotes
+  if (gated && model.config.norm !== 'rms') throw new Error(`the composition statistic reads ${model.info.name}'s memories with m < 0 by their value's bottom token, which is exact only under an RMSNorm final norm; this gated model has a ${model.config.norm} norm`);
+  // the token memory `key` promotes at coefficient c: its value's top token, or for a gated memory with c < 0 its bottom one
+  const memTop = (t: ValueTable, l: number, key: number, c: number) => (gated && c < 0 ? t.data.bottomIds : t.data.topIds)[(l * dFf + key) * t.k];
+  const strongest = gated ? topKByMagnitude : topK;
   const raw = opts.rawTable;
   if (raw && raw.finalNorm) throw new Error('rawTable must be the value table without the final norm');
 
@@ -215,11 +226,12 @@ export async function positionStatistics(model: Model, lensTable: ValueTable, sa
         const c = tally.comp[l];
         if (active.length === 0) c.noActive++;
         else {
-          const compared = maxMemories === null || active.length <= maxMemories ? active : topK(coeff.data, offset, dFf, maxMemories).map((h) => h.index);
-          c.differs.add(window, compared.some((key) => memTop(lensTable, l, key) === ffnTop) ? 0 : 1);
-          if (raw && !compared.some((key) => memTop(raw, l, key) === ffnTop)) c.differsRaw++;
-          const strongest = topK(coeff.data, offset, dFf, 1)[0].index;
-          if (memTop(lensTable, l, strongest) === ffnTop) c.strongest++;
+          const m = (key: number) => coeff.data[offset + key];
+          const compared = maxMemories === null || active.length <= maxMemories ? active : strongest(coeff.data, offset, dFf, maxMemories).map((h) => h.index);
+          c.differs.add(window, compared.some((key) => memTop(lensTable, l, key, m(key)) === ffnTop) ? 0 : 1);
+          if (raw && !compared.some((key) => memTop(raw, l, key, m(key)) === ffnTop)) c.differsRaw++;
+          const first = strongest(coeff.data, offset, dFf, 1)[0].index;
+          if (memTop(lensTable, l, first, m(first)) === ffnTop) c.strongest++;
         }
         tally.final[l].add(window, resTop === final ? 1 : 0);
         const outcome = outcomeOf(resTop, addedTop, outTop);

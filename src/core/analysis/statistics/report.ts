@@ -153,6 +153,38 @@ function ablation(s: PaperStatistics): string {
   );
 }
 
+/** Gated FFNs only: how signed memories were counted, and the negative side's agreement. */
+function signed(s: PaperStatistics): string {
+  const g = s.signed;
+  if (!g.gated) return '';
+  const neg = s.agreement.negative;
+  const body = neg
+    ? barChart({
+        title: 'Negative triggers: value bottom token = next token',
+        categories: layerNames(neg.length),
+        series: [
+          { name: 'most negative trigger (whiskers: 95% Wilson interval)', values: neg.map((l) => l.rate), intervals: neg.map((l) => l.ci95) },
+          { name: 'shuffled next tokens', values: neg.map((l) => l.shuffledRate) },
+          { name: 'positive side (section 1)', values: s.agreement.layers.map((l) => l.rate) },
+        ],
+        lines: [{ value: s.agreement.baseline.rate, label: 'random 1/V' }],
+        format: pct,
+        xLabel: 'layer',
+      }) +
+      table(
+        ['layer', 'keys', 'skipped', 'agree', 'rate', '95% interval', 'shuffled', 'mean rank from the bottom', 'median rank'],
+        neg.map((l) => [l.layer, l.keys, l.skipped, l.agreed, pct(l.rate), pctCi(l.ci95), pct(l.shuffledRate), fixed(0)(l.meanRank), fixed(0)(l.medianRank)]),
+      )
+    : '<p>This trigger index has no negative side, so the negative triggers’ agreement is not measured.</p>';
+  return section(
+    'signed',
+    'Signed memories: gated FFN coefficients below zero',
+    `This model’s FFN is gated: m = act(gate)·up is negative about half the time, and a memory with m < 0 adds −|m|·v, promoting its value’s bottom tokens. How the statistics count them:`,
+    'the paper’s model (ReLU) had no negative coefficients; this section has no counterpart there.',
+    `<ul>${g.counting.map((c) => `<li>${escapeHtml(c)}</li>`).join('')}</ul>` + body,
+  );
+}
+
 function activity(s: PaperStatistics): string {
   const p = s.positions;
   const chart = barChart({
@@ -166,7 +198,7 @@ function activity(s: PaperStatistics): string {
   return section(
     'active',
     '3. Active memories per layer',
-    `Share of a layer's memories whose coefficient exceeds ${p.threshold}, over ${p.positions} positions drawn uniformly from the corpus (${p.windows} windows); intervals are a bootstrap over windows.`,
+    `Share of a layer's memories whose ${s.signed.gated ? '|coefficient| (gated FFN: m < 0 counts too)' : 'coefficient'} exceeds ${p.threshold}, over ${p.positions} positions drawn uniformly from the corpus (${p.windows} windows); intervals are a bootstrap over windows.`,
     'typically 10%–50% of the memories are active at a position.',
     chart + table(['layer', 'mean share', '95% interval', 'p10', 'median', 'p90', 'mean count'], p.activity.map((a) => [a.layer, pct(a.meanShare), pctCi(a.ci95), pct(a.p10), pct(a.p50), pct(a.p90), fixed(1)(a.meanCount)])),
   );
@@ -182,7 +214,7 @@ function composition(s: PaperStatistics): string {
   return section(
     'composition',
     '4. Composition: the FFN output is rarely one memory’s prediction',
-    `Share of positions where the top token of the FFN output (logit lens through the final norm) is the top token of none of ${memories} (each read through the final norm too, which makes it the top token of that memory's own contribution). Positions with no active memory are left out.`,
+    `Share of positions where the top token of the FFN output (logit lens through the final norm) is the top token of none of ${memories} (each read through the final norm too, which makes it the top token of that memory's own contribution${s.signed.gated ? ': for m < 0 its value’s bottom token' : ''}). Positions with no active memory are left out.`,
     'in at least 68% of the examples the FFN output’s top prediction differs from the top prediction of every active memory.',
     chart +
       table(
@@ -242,11 +274,11 @@ export function renderReport(s: PaperStatistics): string {
   const m = s.model;
   const head = `<h1>FFN Lens: ${escapeHtml(m.name)} as key–value memories</h1>
 <p>Statistics of Geva et al. (2021), “Transformer Feed-Forward Layers Are Key-Value Memories”, reproduced on <b>${escapeHtml(m.name)}</b> (${m.nLayers} layers × ${m.dFf} memories, vocabulary ${m.vocabSize}, hash ${escapeHtml(m.hash)}) with the corpus ${escapeHtml(s.corpus.files.join(', '))}: ${s.corpus.paragraphs} paragraphs, ${s.corpus.windows} windows of ≤ ${s.corpus.window} tokens, ${s.positions.positions} positions drawn uniformly from the corpus (seed ${s.corpus.seed}). Every rate carries a 95% interval: Wilson for counts of keys, a bootstrap over windows for shares of positions, over keys for pattern coverage and prefix ablation.</p>
-<nav><a href="#agreement">agreement</a> · <a href="#calibration">calibration</a> · ${s.patterns ? '<a href="#patterns">patterns</a> · ' : ''}${s.ablation ? '<a href="#ablation">prefix ablation</a> · ' : ''}<a href="#active">active memories</a> · <a href="#composition">composition</a> · <a href="#residual">residual vs FFN</a> · <a href="#json">JSON</a></nav>`;
+<nav><a href="#agreement">agreement</a> · <a href="#calibration">calibration</a> · ${s.patterns ? '<a href="#patterns">patterns</a> · ' : ''}${s.ablation ? '<a href="#ablation">prefix ablation</a> · ' : ''}${s.signed.gated ? '<a href="#signed">signed memories</a> · ' : ''}<a href="#active">active memories</a> · <a href="#composition">composition</a> · <a href="#residual">residual vs FFN</a> · <a href="#json">JSON</a></nav>`;
   const json = `<section id="json"><h2>The numbers as JSON</h2><details><summary>show</summary><pre>${escapeHtml(JSON.stringify(s, null, 1))}</pre></details></section>`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>FFN Lens report: ${escapeHtml(m.name)}</title><style>${CSS}</style></head>
-<body>${head}${agreement(s)}${calibration(s)}${patterns(s)}${ablation(s)}${activity(s)}${composition(s)}${residual(s)}${json}</body></html>
+<body>${head}${agreement(s)}${calibration(s)}${patterns(s)}${ablation(s)}${signed(s)}${activity(s)}${composition(s)}${residual(s)}${json}</body></html>
 `;
 }

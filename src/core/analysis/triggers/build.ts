@@ -9,12 +9,12 @@ import * as path from 'node:path';
 import { candidateHook } from '../../hooks';
 import type { Model } from '../../model';
 import { corpusDifference, readParagraphs, scanCorpus, type CorpusFile, type ScannedCorpus } from './corpus';
-import { checkpointFile, indexFile, INDEX_FORMAT, INDEX_VERSION, readCheckpoint, readIndex, spoolFile, writeCheckpoint, writeIndex, type Checkpoint, type IndexSettings, type Shard, type TriggerIndexInfo } from './format';
+import { checkpointFile, indexFile, INDEX_FORMAT, readCheckpoint, readIndex, spoolFile, versionFor, writeCheckpoint, writeIndex, type Checkpoint, type HeapArrays, type IndexSettings, type Shard, type TriggerIndexInfo } from './format';
 import { ProgressMeter, type IndexProgress } from './progress';
-import { candidateFloors, scanBatch } from './scan';
+import { candidateBounds, scanBatch } from './scan';
 import { TokenSpool } from './spool';
 import { lockFolder } from '../../io/lock';
-import { TopNStore } from './topn';
+import { negated, topNStores, type TopNStore, type TopNStores } from './topn';
 import { DEFAULT_BATCH, paddedIds, planBatches, POOL_TOKENS, windowsOf, type BatchLimits, type Window } from './windows';
 
 export const DEFAULT_TOP = 25;
@@ -72,11 +72,12 @@ function settingsFor(model: Model, opts: BuildOptions, previous?: IndexSettings)
   if (window > context) throw new Error(`window ${window} exceeds ${model.info.name}'s context of ${context} tokens; use --window ${context} or less`);
   if (!(Number.isInteger(top) && top >= 1)) throw new Error(`top must be a positive integer, got ${top}`);
   const shard = opts.shard ? validShard(opts.shard) : (previous?.shard ?? null);
-  return { window, top, shard };
+  // a gated FFN's m is signed: keep its N most negative too (format version 2)
+  return { window, top, shard, signed: model.config.gated };
 }
 
 const sameFiles = (a: readonly CorpusFile[], b: readonly CorpusFile[]) => corpusDifference(a, b) === undefined;
-const sameSettings = (a: IndexSettings, b: IndexSettings) => a.window === b.window && a.top === b.top && sameShard(a.shard, b.shard);
+const sameSettings = (a: IndexSettings, b: IndexSettings) => a.window === b.window && a.top === b.top && sameShard(a.shard, b.shard) && !!a.signed === !!b.signed;
 
 /** The checkpoint must be for this model, corpus and settings; a resumed run may not change them. */
 function checkResumable(ck: Checkpoint, model: Model, corpus: ScannedCorpus, settings: IndexSettings, dir: string): void {
@@ -85,6 +86,7 @@ function checkResumable(ck: Checkpoint, model: Model, corpus: ScannedCorpus, set
   const diff = corpusDifference(ck.info.corpus, corpus.files);
   if (diff) throw new Error(`${where} was made on other corpus files or they changed since (the checkpoint's against now: ${diff}); resume with the same, unchanged files and --text-field`);
   const s = ck.info.settings;
+  if (!!s.signed !== !!settings.signed) throw new Error(`${where} keeps ${s.signed ? 'both signs' : 'only the largest coefficients'}, but this FFN Lens indexes ${model.info.name} ${settings.signed ? 'with both signs (a gated FFN)' : 'unsigned'}: it was made by another version; start over without resume`);
   if (!sameSettings(s, settings)) throw new Error(`${where} used --window ${s.window} --top ${s.top} --shard ${shardText(s.shard)}; resume with the same settings (or leave them out)`);
 }
 
@@ -151,7 +153,7 @@ export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promi
     const { ck, settings } = start;
     const info: TriggerIndexInfo = {
       format: INDEX_FORMAT,
-      version: INDEX_VERSION,
+      version: versionFor(settings),
       model: { name: model.info.name, hash: model.info.hash, source: model.info.source, nLayers: model.config.nLayers, dFf: model.config.dFf, vocabSize: model.config.vocabSize, contextSize: model.config.contextSize },
       corpus: corpus.files,
       corpusParagraphs: corpus.paragraphs,
@@ -159,20 +161,18 @@ export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promi
       totals: ck ? { ...ck.info.totals } : { paragraphs: 0, windows: 0, tokens: 0, candidates: 0 },
     };
     const { nLayers, dFf } = model.config;
-    const store = new TopNStore(nLayers * dFf, settings.top);
+    const stores = topNStores(nLayers * dFf, settings.top, !!settings.signed);
     if (ck) {
-      store.count.set(ck.store.count);
-      store.coeff.set(ck.store.coeff);
-      store.paragraph.set(ck.store.paragraph);
-      store.window.set(ck.store.window);
-      store.position.set(ck.store.position);
-      store.restoreThresholds();
+      restore(stores.positive, ck.store);
+      if (stores.negative && ck.negative) restore(stores.negative, ck.negative);
     }
     spool = ck ? TokenSpool.resume(spoolFile(dir), { bytes: ck.spoolBytes, sha256: ck.spoolSha256, paragraphLimit: ck.nextParagraph }) : TokenSpool.create(spoolFile(dir));
-    await run(model, opts, { dir, corpus, info, store, spool, nextParagraph: ck?.nextParagraph ?? 0 });
-    const entries = store.sorted();
-    const wanted = new Set(entries.paragraph);
-    writeIndex(dir, info, entries, spool.collect(wanted));
+    await run(model, opts, { dir, corpus, info, stores, spool, nextParagraph: ck?.nextParagraph ?? 0 });
+    const entries = stores.positive.sorted();
+    // the negative store ranks −m: back to the coefficients themselves, most negative first
+    const negative = stores.negative ? negated(stores.negative.sorted()) : null;
+    const wanted = new Set([...entries.paragraph, ...(negative?.paragraph ?? [])]);
+    writeIndex(dir, info, entries, spool.collect(wanted), negative);
     fs.rmSync(checkpointFile(dir), { force: true });
     abandon();
   } catch (e) {
@@ -181,6 +181,16 @@ export async function buildTriggerIndex(model: Model, opts: BuildOptions): Promi
   } finally {
     process.off('exit', abandon);
   }
+}
+
+/** Fills a store from a checkpoint's heaps. */
+function restore(store: TopNStore, heaps: HeapArrays): void {
+  store.count.set(heaps.count);
+  store.coeff.set(heaps.coeff);
+  store.paragraph.set(heaps.paragraph);
+  store.window.set(heaps.window);
+  store.position.set(heaps.position);
+  store.restoreThresholds();
 }
 
 /** Deletes an unfinished run's checkpoint and spool, so the next build starts over; refused while a run holds the folder. */
@@ -199,7 +209,7 @@ interface RunState {
   dir: string;
   corpus: ScannedCorpus;
   info: TriggerIndexInfo;
-  store: TopNStore;
+  stores: TopNStores;
   spool: TokenSpool;
   nextParagraph: number;
 }
@@ -218,7 +228,7 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
   const checkpoint = () => {
     checkpointed = true;
     st.spool.sync();
-    writeCheckpoint(st.dir, { info: st.info, nextParagraph: st.nextParagraph, spoolBytes: st.spool.size, spoolSha256: st.spool.digest(), store: st.store });
+    writeCheckpoint(st.dir, { info: st.info, nextParagraph: st.nextParagraph, spoolBytes: st.spool.size, spoolSha256: st.spool.digest(), store: st.stores.positive, negative: st.stores.negative });
     lastCheckpoint = performance.now();
   };
 
@@ -237,8 +247,9 @@ async function run(model: Model, opts: BuildOptions, st: RunState): Promise<void
         if (fs.existsSync(checkpointFile(st.dir))) throw new TriggerIndexAborted(checkpointFile(st.dir));
         throw Object.assign(new Error('indexing was cancelled before its first checkpoint; nothing was kept'), { name: 'AbortError' });
       }
-      const out = await model.run(paddedIds(batch), hooks, [], { candidateFloors: candidateFloors(st.store, nLayers) });
-      totals.candidates += scanBatch(st.store, batch, hooks.map((h) => out.get(h)!), special, touched).candidates;
+      const bounds = candidateBounds(st.stores, nLayers);
+      const out = await model.run(paddedIds(batch), hooks, [], { candidateFloors: bounds.floors, candidateCeilings: bounds.ceilings });
+      totals.candidates += scanBatch(st.stores, batch, hooks.map((h) => out.get(h)!), special, touched).candidates;
     }
     // paragraphs in order, so the spool's content does not depend on batching
     for (const [p, ids] of pool.paragraphs) if (touched.has(p)) st.spool.append(p, ids);

@@ -1,7 +1,7 @@
 /** The trigger-example index: build (streaming, resumable, sharded), merge, open. */
 export { buildTriggerIndex, discardTriggerIndexRun, TriggerIndexAborted, DEFAULT_TOP, DEFAULT_WINDOW, type BuildOptions } from './build';
 export { mergeTriggerIndexes } from './merge';
-export { openTriggerIndex, TriggerIndex, type Trigger } from './open';
+export { openTriggerIndex, TriggerIndex, NEGATIVE_SIDE_ABSENT, type Trigger } from './open';
 export { CorpusError, indexedCorpus, type CorpusFile } from './corpus';
 export type { IndexProgress } from './progress';
 export type { TriggerIndexInfo, IndexSettings, IndexTotals, IndexedModel, Shard } from './format';

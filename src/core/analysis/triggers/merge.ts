@@ -1,8 +1,9 @@
 /**
  * Merging shard indexes. Shard i of n holds the paragraphs p with p % n === i, so every
  * candidate is in exactly one shard, and the global top-N of a key is the top-N of the
- * union of the shards' top-N lists. With the canonical layout the result is byte for
- * byte the index a single run writes.
+ * union of the shards' top-N lists; a signed index's negative side merges the same way,
+ * most negative first. With the canonical layout the result is byte for byte the index
+ * a single run writes.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,7 +17,10 @@ interface ShardEntries {
   dir: string;
   info: TriggerIndexInfo;
   entries: SortedEntries;
+  negative: SortedEntries | null;
 }
+
+const sides = (i: TriggerIndexInfo) => (i.settings.signed ? 'signed (both signs: a gated model, format version 2)' : 'unsigned (format version 1)');
 
 /**
  * How shard b differs from shard a in what must be equal for a merge (model, corpus,
@@ -38,6 +42,11 @@ function checkShards(shards: readonly ShardEntries[]): void {
     if (!info.settings.shard) throw new Error(`${dir} is not a shard (it was built without --shard); only shard indexes can be merged`);
   }
   for (const { dir, info } of shards.slice(1)) {
+    // same model, other sides: shards written by FFN Lens versions before and after signed indexes
+    if (!!info.settings.signed !== !!first.info.settings.signed) {
+      const unsigned = info.settings.signed ? first.dir : dir;
+      throw new Error(`${first.dir} is ${sides(first.info)} but ${dir} is ${sides(info)}; signed and unsigned shards cannot be merged: rebuild ${unsigned} with this FFN Lens`);
+    }
     const diff = mismatch(first.info, info);
     if (diff) throw new Error(`${first.dir} and ${dir} do not belong to one index; they differ in ${diff}`);
   }
@@ -62,7 +71,11 @@ function readShard(dir: string): IndexContent {
   return readIndex(abs);
 }
 
-function mergeEntries(parts: SortedEntries[], top: number): SortedEntries {
+/**
+ * The top-N of each key over the shards' sorted lists; `sign` −1 for a negative side,
+ * whose lists run from the most negative coefficient.
+ */
+function mergeEntries(parts: SortedEntries[], top: number, sign: 1 | -1): SortedEntries {
   const nKeys = parts[0].nKeys;
   const counts = new Uint32Array(nKeys);
   for (let k = 0; k < nKeys; k++) counts[k] = Math.min(top, parts.reduce((a, p) => a + p.counts[k], 0));
@@ -86,7 +99,7 @@ function mergeEntries(parts: SortedEntries[], top: number): SortedEntries {
         }
         const b = parts[best];
         const bi = cursor[best];
-        if (better(p.coeff[i], p.paragraph[i], p.window[i], p.position[i], b.coeff[bi], b.paragraph[bi], b.window[bi], b.position[bi])) best = j;
+        if (better(sign * p.coeff[i], p.paragraph[i], p.window[i], p.position[i], sign * b.coeff[bi], b.paragraph[bi], b.window[bi], b.position[bi])) best = j;
       }
       const p = parts[best];
       const i = cursor[best]++;
@@ -131,8 +144,8 @@ export async function mergeTriggerIndexes(dirs: string[], out: string): Promise<
   // entries first (every shard's are needed at once); tokens in a second pass, once the kept paragraphs are known
   const shards: ShardEntries[] = dirs.map((d) => {
     if (path.resolve(d) === outAbs) throw new Error(`the output folder ${out} is also an input; merge into a new folder`);
-    const { info, entries } = readShard(d);
-    return { dir: d, info, entries };
+    const { info, entries, negative } = readShard(d);
+    return { dir: d, info, entries, negative };
   });
   checkShards(shards);
   // shard order, not argument order, so the output never depends on how they were listed
@@ -141,8 +154,16 @@ export async function mergeTriggerIndexes(dirs: string[], out: string): Promise<
   const entries = mergeEntries(
     shards.map((s) => s.entries),
     first.settings.top,
+    1,
   );
-  const tokens = collectTokens(shards, new Set(entries.paragraph));
+  const negative = first.settings.signed
+    ? mergeEntries(
+        shards.map((s) => s.negative!),
+        first.settings.top,
+        -1,
+      )
+    : null;
+  const tokens = collectTokens(shards, new Set([...entries.paragraph, ...(negative?.paragraph ?? [])]));
   const sum = (f: (i: TriggerIndexInfo) => number) => shards.reduce((a, s) => a + f(s.info), 0);
   const info: TriggerIndexInfo = {
     ...first,
@@ -153,7 +174,7 @@ export async function mergeTriggerIndexes(dirs: string[], out: string): Promise<
   const lock = lockFolder(outAbs, 'merging trigger indexes');
   try {
     if (fs.existsSync(checkpointFile(outAbs))) throw new Error(`${out} holds an unfinished index run; merge into another folder`);
-    writeIndex(outAbs, info, entries, tokens);
+    writeIndex(outAbs, info, entries, tokens, negative);
   } finally {
     lock.release();
   }

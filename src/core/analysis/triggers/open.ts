@@ -1,8 +1,13 @@
-/** Reading a finished trigger index: a key's top triggers with their prefixes and next tokens. */
+/**
+ * Reading a finished trigger index: a key's top triggers with their prefixes and next
+ * tokens, and for a signed index (gated FFNs) its negative triggers, where m < 0 and the
+ * memory promotes its value's bottom tokens.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Model } from '../../model';
 import { checkpointFile, indexFile, readIndex, type IndexContent, type TriggerIndexInfo } from './format';
+import type { SortedEntries } from './topn';
 
 export interface Trigger {
   paragraph: number;
@@ -16,6 +21,13 @@ export interface Trigger {
   /** The paragraph's token after the trigger; null at the paragraph's end. */
   next: number | null;
 }
+
+/**
+ * Said wherever a gated memory's negative triggers would be shown but the index has none
+ * to show: absent, not empty.
+ */
+export const NEGATIVE_SIDE_ABSENT =
+  'this trigger index keeps no negative triggers: it is unsigned (format version 1), built before FFN Lens kept both signs for gated models; rebuild it to see where this memory fires negative';
 
 export class TriggerIndex {
   private readonly rowOf = new Map<number, number>();
@@ -43,6 +55,14 @@ export class TriggerIndex {
     return this.content.entries.counts[this.keyIndex(layer, key)];
   }
 
+  /**
+   * Whether the index keeps negative triggers: true for signed indexes (gated models, format
+   * version 2); false for unsigned ones, including version 1 indexes of gated models.
+   */
+  get signed(): boolean {
+    return this.content.negative !== null;
+  }
+
   /** Token ids of a paragraph that holds a trigger (undefined for any other paragraph). */
   paragraphTokens(paragraph: number): Uint32Array | undefined {
     const row = this.rowOf.get(paragraph);
@@ -51,10 +71,23 @@ export class TriggerIndex {
     return t.ids.subarray(t.offsets[row], t.offsets[row + 1]);
   }
 
-  /** The key's triggers, best first. */
+  /** The key's triggers, best first (of a signed index: those with m > 0). */
   triggers(layer: number, key: number): Trigger[] {
+    return this.read(this.content.entries, layer, key);
+  }
+
+  /**
+   * A signed index's negative triggers of the key, most negative first (m < 0: the memory
+   * promotes its value's bottom tokens there); null when the index has no negative side
+   * (an unsigned index), which is not the same as a key with none.
+   */
+  negativeTriggers(layer: number, key: number): Trigger[] | null {
+    const negative = this.content.negative;
+    return negative ? this.read(negative, layer, key) : null;
+  }
+
+  private read(e: SortedEntries, layer: number, key: number): Trigger[] {
     const k = this.keyIndex(layer, key);
-    const e = this.content.entries;
     const W = this.info.settings.window;
     const out: Trigger[] = [];
     for (let i = e.starts[k]; i < e.starts[k + 1]; i++) {

@@ -1,12 +1,17 @@
 /**
  * Per-key top-N of (coefficient, paragraph, window, position) for every key of every
  * layer at once, in flat typed arrays: one bounded min-heap per key whose root is the
- * key's current N-th best. `threshold[key]` mirrors the root's coefficient (−∞ while the
- * heap is not full) so the scan can reject almost every candidate with one comparison
- * before touching a heap.
+ * key's current N-th best. `threshold[key]` mirrors the root's coefficient (the store's
+ * `minimum` while the heap is not full) so the scan can reject almost every candidate
+ * with one comparison before touching a heap.
  *
  * Order: a larger coefficient is better; ties go to the earlier paragraph, then window,
  * then position. Candidates may arrive in any order: the heap compares fully.
+ *
+ * A signed index (gated FFNs) keeps two stores: one of m, one of −m (so "larger is
+ * better" means "more negative" there, and the same heap and the same one-comparison
+ * test serve both sides). Their minimum is the smallest positive float32, so a side only
+ * ever holds coefficients of its own sign: m > 0 on one, m < 0 on the other.
  */
 
 /** Entries sorted best-first for each key, keys in order: the canonical content of an index. */
@@ -40,6 +45,8 @@ export class TopNStore {
   constructor(
     readonly nKeys: number,
     readonly n: number,
+    /** What a candidate must reach to enter a key's heap (−∞: anything). */
+    readonly minimum = -Infinity,
   ) {
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`top must be a positive integer, got ${n}`);
     this.count = new Uint32Array(nKeys);
@@ -47,7 +54,7 @@ export class TopNStore {
     this.paragraph = new Uint32Array(nKeys * n);
     this.window = new Uint32Array(nKeys * n);
     this.position = new Uint32Array(nKeys * n);
-    this.threshold = new Float32Array(nKeys).fill(-Infinity);
+    this.threshold = new Float32Array(nKeys).fill(minimum);
   }
 
   /** Offers a candidate to a key; returns true when it was kept. */
@@ -146,6 +153,30 @@ export class TopNStore {
 
   /** Rebuilds the thresholds after the arrays were filled from a checkpoint. */
   restoreThresholds(): void {
-    for (let k = 0; k < this.nKeys; k++) this.threshold[k] = this.count[k] === this.n ? this.coeff[k * this.n] : -Infinity;
+    for (let k = 0; k < this.nKeys; k++) this.threshold[k] = this.count[k] === this.n ? this.coeff[k * this.n] : this.minimum;
   }
+}
+
+/**
+ * The smallest normal float32: `c >= SIGN_MINIMUM` means c > 0 for every coefficient but
+ * subnormal ones, which are 0 for any purpose here and which onnxruntime may flush to 0.
+ */
+export const SIGN_MINIMUM = 2 ** -126;
+
+/**
+ * The stores of one index run: `negative` (of −m, see TopNStore) only for a signed index.
+ * Both sides of a signed index take only coefficients of their own sign.
+ */
+export interface TopNStores {
+  positive: TopNStore;
+  negative: TopNStore | null;
+}
+
+export function topNStores(nKeys: number, n: number, signed: boolean): TopNStores {
+  return signed ? { positive: new TopNStore(nKeys, n, SIGN_MINIMUM), negative: new TopNStore(nKeys, n, SIGN_MINIMUM) } : { positive: new TopNStore(nKeys, n), negative: null };
+}
+
+/** Entries with their coefficients negated (exact in floating point): −m strengths ↔ coefficients m. */
+export function negated(e: SortedEntries): SortedEntries {
+  return { ...e, coeff: e.coeff.map((c) => -c) };
 }
