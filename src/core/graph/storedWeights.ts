@@ -50,9 +50,20 @@ export class StoredWeights {
     const stored = this.byName.get(name);
     // a weight stored as its transpose (a tied unembedding is the embedding's [vocab, d] table, see GraphBuilder.matmulRows)
     if (stored?.transposed && stored.dataType === DataType.FLOAT) return this.transposeBands(stored.offset, stored.dims[0], stored.dims[1]);
+    return this.asStored(name);
+  }
+
+  /** An fp32 weight as the data file holds it. */
+  private asStored(name: string): HostTensor {
     const { t, bytes } = this.bytes(name);
     if (t.dataType !== DataType.FLOAT) throw new Error(`weight "${name}" is not fp32`);
     return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t.dims };
+  }
+
+  /** The fp32 value at byte `pos` of the data file. */
+  private floatAt(pos: number): number {
+    const b = this.src.read(pos, 4);
+    return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
   }
 
   /**
@@ -91,12 +102,8 @@ export class StoredWeights {
       for (let j = 0; j < n; j++) out.set(this.row(name, j), j * d);
       return { data: out, shape: [n, d] };
     }
-    const t = this.byName.get(name);
-    if (t?.transposed && t.dataType === DataType.FLOAT) {
-      // stored as the transpose already (a tied unembedding): read as it is
-      const bytes = this.src.read(t.offset, t.length);
-      return { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shape: t.dims };
-    }
+    // stored as the transpose already (a tied unembedding): read as it is
+    if (this.byName.get(name)?.transposed) return this.asStored(name);
     const { d, n, offset } = this.matrix(name);
     return this.transposeBands(offset, d, n);
   }
@@ -129,18 +136,11 @@ export class StoredWeights {
   column(prefix: string, j: number): { weight: Float32Array; bias: number } {
     const name = `${prefix}.weight`;
     const biasT = this.byName.get(`${prefix}.bias`);
-    const bias = biasT ? new Float32Array(this.src.read(biasT.offset + j * 4, 4).slice().buffer)[0] : 0;
+    const bias = biasT ? this.floatAt(biasT.offset + j * 4) : 0;
     // at int8 a column is one quantized row; a tied unembedding's column is one row of the embedding
     if (this.byName.has(`${name}.q8`) || this.byName.get(name)?.transposed) return { weight: this.row(name, j), bias };
     const { d, n, offset } = this.matrix(name);
-    const weight = new Float32Array(d);
-    const cell = new Float32Array(1);
-    for (let i = 0; i < d; i++) {
-      const b = this.src.read(offset + (i * n + j) * 4, 4);
-      new Uint8Array(cell.buffer).set(b);
-      weight[i] = cell[0];
-    }
-    return { weight, bias };
+    return { weight: Float32Array.from({ length: d }, (_, i) => this.floatAt(offset + (i * n + j) * 4)), bias };
   }
 
   optional(name: string): HostTensor | undefined {
