@@ -49,15 +49,15 @@ export function rowsPerCall(vocabSize: number): number {
 export type LensMode = 'raw' | 'normed';
 
 /** Eᵀ [vocab, d_model] and the unembedding bias [vocab], if any. */
-interface TokenRows {
+export interface TokenRows {
   rows: HostTensor;
   bias?: HostTensor;
 }
 
 const unembeds = new WeakMap<Model, TokenRows>();
 
-/** Eᵀ of a model, read once and kept while the model lives: every lens graph is fed this one array. */
-function tokenRowsOf(model: Model): TokenRows {
+/** Eᵀ of a model, read once and kept while the model lives: every lens graph is fed this one array, and host-side readings use it too. */
+export function tokenRowsOf(model: Model): TokenRows {
   let u = unembeds.get(model);
   if (!u) unembeds.set(model, (u = model.unembedRows()));
   return u;

@@ -9,6 +9,7 @@
 import type { Model } from '../../model';
 import type { TokenPrediction } from '../inspect';
 import { topK } from '../topk';
+import { tokenRowsOf } from '../vocab';
 
 /** A token of a reading; `prob` is the softmax over the vocabulary's scores. */
 export interface ReadToken extends TokenPrediction {
@@ -82,16 +83,16 @@ function normed(model: Model, v: Float32Array): Float32Array {
  */
 export function readValue(model: Model, layer: number, key: number, k = 10, opts: { finalNorm?: boolean } = {}): VectorReading {
   checkMemory(model, layer, key);
-  const { weight, bias } = model.unembed();
-  const [d, V] = weight.shape;
+  // the lens's Eᵀ, held once per model: reading E from disk per call cost 1 GB at Llama 3's vocabulary
+  const { rows, bias } = tokenRowsOf(model);
+  const [V, d] = rows.shape;
   const raw = model.values(layer).data.subarray(key * d, (key + 1) * d);
   const v = opts.finalNorm ? normed(model, raw) : raw;
-  const scores = bias ? Float32Array.from(bias.data) : new Float32Array(V);
-  for (let j = 0; j < d; j++) {
-    const x = v[j];
-    if (x === 0) continue;
-    const row = weight.data.subarray(j * V, (j + 1) * V);
-    for (let t = 0; t < V; t++) scores[t] += x * row[t];
+  const scores = new Float32Array(V);
+  for (let t = 0; t < V; t++) {
+    let s = bias ? bias.data[t] : 0;
+    for (let j = 0, o = t * d; j < d; j++, o++) s += v[j] * rows.data[o];
+    scores[t] = s;
   }
   return readScores(model, scores, k);
 }
