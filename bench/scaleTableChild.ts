@@ -5,16 +5,13 @@
  * buffer the table needs count as extra). Progress goes to stderr. Used by bench:scale;
  * prints one JSON line.
  */
-import * as fs from 'node:fs';
 import { computeValueTable, loadModel } from '../src/core';
-
-const statusMb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
+import { peakFromHere } from './rss';
 
 async function main(): Promise<void> {
   const [dir, cacheDir] = process.argv.slice(2);
   const model = await loadModel(dir, { cacheDir, precision: 'fp32' });
-  fs.writeFileSync('/proc/self/clear_refs', '5');
-  const baseMb = statusMb('VmRSS');
+  const { baseMb, extraMb } = peakFromHere();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let shown = 0;
@@ -29,7 +26,7 @@ async function main(): Promise<void> {
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const memories = table.data.nLayers * table.data.dFf;
-  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, baseMb, extraMb: statusMb('VmHWM') - baseMb, memories, vocabSize: table.data.vocabSize }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, baseMb, extraMb: extraMb(), memories, vocabSize: table.data.vocabSize }) + '\n');
   await model.dispose();
 }
 main();
