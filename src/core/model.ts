@@ -7,11 +7,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { familyFor } from './arch/registry';
 import type { Linear, ModelConfig, Norm } from './arch/types';
-import type { BuilderOptions, GraphBuilder, StoredTensor } from './graph/builder';
+import type { BuilderOptions, GraphBuilder, StoredTensor, WeightSink } from './graph/builder';
 import { BUILDER_VERSION, checkpointHash, defaultCacheDir, GraphEntryWriter, graphEntry, readGraphEntry, removeGraphEntry, type GraphEntry, type HashPart } from './graph/cache';
 import type { GraphInfo } from './graph/contract';
 import type { Precision } from './graph/quantize';
 import { StoredWeights } from './graph/storedWeights';
+import { openTempGraph } from './graph/tempGraph';
 import { buildTransformerGraph } from './graph/transformer';
 import { allHookNames } from './hooks';
 import { openCheckpoint } from './load/checkpoint';
@@ -119,12 +120,17 @@ function buildEntry(entry: GraphEntry, build: (opts: BuilderOptions) => { builde
   }
 }
 
+/** The I/O contract of an analysis graph: no transformer layers, its hooks' aliases. */
+const analysisInfo = (builder: GraphBuilder): GraphInfo => ({ nLayers: 0, aliases: Object.fromEntries(builder.aliases()) });
+
 /** A private folder for graphs that are not cached; removed when the model is disposed. */
 const scratchDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-lens-graph-'));
 
 export class Model {
   /** Analysis sessions (vocabulary projection, ranks), created on first use and released with the model. */
   private readonly sessions = new Map<string, Promise<ModelSession>>();
+  /** Sessions of withConstSession in use; dispose() releases them too. */
+  private readonly transient = new Set<ModelSession>();
   private scratch?: string;
   private disposed = false;
 
@@ -284,6 +290,12 @@ export class Model {
     return { rows: this.weights.transposed('unembed.weight'), bias: this.weights.optional('unembed.bias') };
   }
 
+  /** Tokens [start, end) of unembedRows: the rows in bands (never all of E at once) and the bias's range. */
+  unembedRowRange(start: number, end: number): { bands: Iterable<Float32Array>; bias?: HostTensor } {
+    const bias = this.weights.optional('unembed.bias');
+    return { bands: this.weights.transposedBands('unembed.weight', start, end), bias: bias && { data: bias.data.slice(start, end), shape: [end - start] } };
+  }
+
   /** One token's unembedding column [d_model] and bias (0 without one), read alone. */
   unembedColumn(id: number): { weight: Float32Array; bias: number } {
     this.checkTokenId(id);
@@ -335,11 +347,28 @@ export class Model {
       // E is fed by reference (vocab.ts), so these graphs hold only small weights (norm gains,
       // biases) and are built in memory: nothing is written outside the cache
       const builder = build();
-      const graphInfo: GraphInfo = { nLayers: 0, aliases: Object.fromEntries(builder.aliases()) };
-      s = ModelSession.create(Buffer.concat(builder.serialize(BUILDER_VERSION)), graphInfo, { threads: this.threads });
+      s = ModelSession.create(Buffer.concat(builder.serialize(BUILDER_VERSION)), analysisInfo(builder), { threads: this.threads });
       this.sessions.set(key, s);
     }
     return s;
+  }
+
+  /**
+   * Runs `use` on a session over an analysis graph that holds large weights as constants
+   * (pre-packed once by onnxruntime, see tempGraph.ts), then releases it: for weights too
+   * big to keep a session of, such as a part of the unembedding.
+   */
+  async withConstSession<T>(build: (sink: WeightSink) => GraphBuilder, use: (s: ModelSession) => Promise<T>): Promise<T> {
+    if (this.disposed) throw new Error(`${this.info.name} has been disposed`);
+    const dir = path.dirname(this.weights.dataFile);
+    const session = await openTempGraph(dir, build, (file, builder) => ModelSession.create(file, analysisInfo(builder), { threads: this.threads }));
+    this.transient.add(session);
+    try {
+      return await use(session);
+    } finally {
+      // dispose() may have released it already
+      if (this.transient.delete(session)) await session.dispose();
+    }
   }
 
   /** Releases every onnxruntime session of the model and removes its uncached graphs. */
@@ -347,8 +376,10 @@ export class Model {
     if (this.disposed) return;
     this.disposed = true;
     const analyses = [...this.sessions.values()];
+    const transient = [...this.transient];
     this.sessions.clear();
-    await Promise.allSettled([this.session.dispose(), ...analyses.map(async (s) => (await s).dispose())]);
+    this.transient.clear();
+    await Promise.allSettled([this.session.dispose(), ...analyses.map(async (s) => (await s).dispose()), ...transient.map((s) => s.dispose())]);
     this.weights.close();
     if (this.scratch) fs.rmSync(this.scratch, { recursive: true, force: true });
   }

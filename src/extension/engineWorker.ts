@@ -162,7 +162,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
         .valueTable(m, {
           finalNorm: params.finalNorm,
           cacheDir,
-          onProgress: (p) => job.progress({ stage: 'values', fraction: p.done / p.total, message: `decoding value vectors (layer ${p.layer})` }),
+          onProgress: (p) => job.progress({ stage: 'values', fraction: p.done / p.total, message: `decoding value vectors (vocabulary part ${p.part + 1}/${p.parts}, layer ${p.layer})` }),
         })
         .then((table) => core.MemorySearch.build(table));
       searches.set(params.finalNorm, search);

@@ -156,3 +156,33 @@ for (const precision of ['fp32', 'int8'] as const) {
     }
   });
 }
+
+test('the value table scored in several vocabulary parts equals the one-part table, tied or not, and leaves no file behind', async () => {
+  for (const untied of [false, true]) {
+    const cacheDir = tempDir();
+    const m = await loadModel(writeLargeVocabModel({ tokenizer: 'llama3', nLayers: 2, dFf: 48, untied }).dir, { cacheDir });
+    try {
+      const before = fs.readdirSync(cacheDir, { recursive: true }).sort();
+      const k = 6;
+      const whole = await computeValueTable(m, { k });
+      // at most 40,000 tokens per part at d_model 64: 128,256 tokens in 4 equal parts
+      const progress: string[] = [];
+      const parts = await computeValueTable(m, { k, partBytes: 40_000 * 64 * 4, batchSize: 40, onProgress: (p) => progress.push(`${p.part}/${p.parts}`) });
+      assert.deepEqual([...new Set(progress)], ['0/4', '1/4', '2/4', '3/4']);
+      assert.deepEqual(fs.readdirSync(cacheDir, { recursive: true }).sort(), before, 'no temporary graph files are left');
+      assert.deepEqual(parts.data.topIds, whole.data.topIds, `top ids (untied ${untied})`);
+      assert.deepEqual(parts.data.bottomIds, whole.data.bottomIds, `bottom ids (untied ${untied})`);
+      for (const side of ['topProbs', 'bottomProbs', 'maxProb'] as const) {
+        const a = parts.data[side];
+        const b = whole.data[side];
+        for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * b[i], `${side}[${i}] ${a[i]} vs ${b[i]}`);
+      }
+      const E = m.unembed().weight;
+      const p = bruteProbs(row(m.values(1), 47), E);
+      assert.deepEqual(parts.top(1, 47).map((t) => t.id), ranked(p, k, true));
+      for (const t of parts.top(1, 47)) assert.ok(Math.abs(t.prob - p[t.id]) <= 1e-5 * p[t.id], `p(${t.id}) ${t.prob} vs ${p[t.id]}`);
+    } finally {
+      await m.dispose();
+    }
+  }
+});

@@ -12,17 +12,20 @@ import { tryWriteFileAtomic } from '../io/atomic';
 import type { Model } from '../model';
 import { sliceRows } from '../tensor';
 import { decodeValueTable, encodeValueTable, ValueTableFileError, type ValueTableData, type ValueTableKey } from './valueTableFile';
-import { projectStreamed, STREAM_ROWS } from './vocabStream';
+import { StreamedProjection, STREAM_ROWS, vocabParts } from './vocabStream';
 
 export { ValueTableFileError } from './valueTableFile';
 
 export const DEFAULT_TABLE_K = 50;
 
 export interface ValueTableProgress {
-  /** Memories decoded so far, of `total`. */
+  /** Memories scored so far against parts of the vocabulary, of `total` (memories × parts). */
   done: number;
   total: number;
   layer: number;
+  /** The part of the vocabulary being scored (0-based), of `parts`. */
+  part: number;
+  parts: number;
 }
 
 export interface ValueTableOptions {
@@ -32,6 +35,11 @@ export interface ValueTableOptions {
   k?: number;
   /** Rows per projection (default STREAM_ROWS); progress is reported after each. */
   batchSize?: number;
+  /**
+   * Bytes of the unembedding pre-packed at once (default PART_BYTES, 512 MB): the table's
+   * memory beyond its results is about twice this while a part's session is built.
+   */
+  partBytes?: number;
   cacheDir?: string;
   /** Neither read nor write the cache. */
   noCache?: boolean;
@@ -104,37 +112,35 @@ export function valueTablePath(cacheDir: string, key: ValueTableKey): string {
   return path.join(cacheDir, 'values', `${key.modelHash}-${key.finalNorm ? 'normed' : 'raw'}-k${key.k}.bin`);
 }
 
-/** Decodes every memory's value vector; nothing is read from or written to disk. */
+/**
+ * Decodes every memory's value vector. Nothing is read from or written to the cache; each
+ * part of the vocabulary passes through temporary files beside the model's graph (see
+ * tempGraph.ts), removed as soon as its session is built.
+ */
 export async function computeValueTable(model: Model, opts: ValueTableOptions = {}): Promise<ValueTable> {
   const key = tableKey(model, opts.finalNorm ?? false, Math.min(opts.k ?? DEFAULT_TABLE_K, model.config.vocabSize));
   const { nLayers, dFf, k } = key;
   const batch = opts.batchSize ?? STREAM_ROWS;
   const n = nLayers * dFf;
-  const t: ValueTableData = {
-    ...key,
-    topIds: new Int32Array(n * k),
-    topProbs: new Float32Array(n * k),
-    bottomIds: new Int32Array(n * k),
-    bottomProbs: new Float32Array(n * k),
-    maxProb: new Float32Array(n),
-  };
+  const parts = vocabParts(model, opts.partBytes);
+  const stream = new StreamedProjection(model, n, k, key.finalNorm ? 'normed' : 'raw');
   opts.signal?.throwIfAborted();
-  for (let layer = 0; layer < nLayers; layer++) {
-    const values = model.values(layer);
-    for (let start = 0; start < dFf; start += batch) {
-      opts.signal?.throwIfAborted();
-      const end = Math.min(dFf, start + batch);
-      const p = await projectStreamed(model, sliceRows(values, start, end), k, { finalNorm: key.finalNorm, signal: opts.signal });
-      const m = layer * dFf + start;
-      t.topIds.set(p.top.ids, m * k);
-      t.topProbs.set(p.top.probs, m * k);
-      t.bottomIds.set(p.bottom!.ids, m * k);
-      t.bottomProbs.set(p.bottom!.probs, m * k);
-      t.maxProb.set(p.maxProb, m);
-      opts.onProgress?.({ done: m + (end - start), total: n, layer });
-    }
+  for (const [part, tokens] of parts.entries()) {
+    await stream.part(tokens, async (score) => {
+      for (let layer = 0; layer < nLayers; layer++) {
+        // read again for every part: one layer's values are held at a time
+        const values = model.values(layer);
+        for (let start = 0; start < dFf; start += batch) {
+          opts.signal?.throwIfAborted();
+          const end = Math.min(dFf, start + batch);
+          await score(sliceRows(values, start, end), layer * dFf + start);
+          opts.onProgress?.({ done: part * n + layer * dFf + end, total: n * parts.length, layer, part, parts: parts.length });
+        }
+      }
+    });
   }
-  return new ValueTable(t);
+  const p = stream.result();
+  return new ValueTable({ ...key, topIds: p.top.ids, topProbs: p.top.probs, bottomIds: p.bottom!.ids, bottomProbs: p.bottom!.probs, maxProb: p.maxProb });
 }
 
 /** Reads a cached table file, checked against the model and settings it must belong to. */

@@ -63,16 +63,26 @@ export function tokenRowsOf(model: Model): TokenRows {
   return u;
 }
 
+/** The unembedding a lens graph scores against: Eᵀ rows [tokens, d_model] and an optional bias [tokens]. */
+export interface UnembedTensors {
+  rows: string;
+  bias?: string;
+}
+
+/** Eᵀ (and the bias) as graph inputs, fed by reference (unembedFeed). */
+function unembedInputs(g: GraphBuilder, model: Model): UnembedTensors {
+  const rows = g.input(UNEMBED, DataType.FLOAT, ['tokens', model.config.dModel]);
+  return { rows, bias: tokenRowsOf(model).bias ? g.input(UNEMBED_BIAS, DataType.FLOAT, ['tokens']) : undefined };
+}
+
 /**
  * Vocabulary scores (logits) of the rows of `x` under `mode`: the part every lens graph
- * shares. The tokens scored are the rows fed as UNEMBED: the whole vocabulary, or a range
- * of it (unembedFeed's `tokens`).
+ * shares. The tokens scored are `unembed`'s rows: by default graph inputs, fed the whole
+ * vocabulary or a range of it (unembedFeed's `tokens`).
  */
-export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode): string {
+export function vocabScores(g: GraphBuilder, model: Model, x: string, mode: LensMode, unembed: UnembedTensors = unembedInputs(g, model)): string {
   const input = mode === 'raw' ? x : normBlock(g, model.config, x, model.finalNorm(), 'final_norm');
-  const rows = g.input(UNEMBED, DataType.FLOAT, ['tokens', model.config.dModel]);
-  const bias = tokenRowsOf(model).bias ? [g.input(UNEMBED_BIAS, DataType.FLOAT, ['tokens'])] : [];
-  return g.op('Gemm', [input, rows, ...bias], { transB: 1 });
+  return g.op('Gemm', [input, unembed.rows, ...(unembed.bias ? [unembed.bias] : [])], { transB: 1 });
 }
 
 /**

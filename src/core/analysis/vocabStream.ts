@@ -1,55 +1,75 @@
 /**
- * The value table's projection, streamed over the vocabulary: each call scores a block
- * of rows against one chunk of tokens (fed as a view of Eᵀ, see vocab.ts) and returns that chunk's
- * top-k and bottom-k logits with its max and Σexp; the host merges them into running
- * top-k lists and a running log-sum-exp, and turns logits into probabilities at the end.
- * No call holds more than rows × chunk scores, so rows can be many (the MatMul packs E's
- * chunk once per call and reuses it for every row) while the buffers stay small at any
- * vocabulary size.
+ * Projections of many rows (every value vector of a model) into the vocabulary, streamed
+ * over it: the vocabulary is cut into parts, each part's rows of Eᵀ are a constant of one
+ * session (pre-packed once by onnxruntime instead of on every call, see tempGraph.ts), and
+ * every row is scored against one part before the next part is built. Each call returns a
+ * block of rows' top-k and bottom-k logits in the part with their max and Σexp; the host
+ * merges them into running top-k lists and a running log-sum-exp for every row, and turns
+ * logits into probabilities at the end. Memory is one packed part plus rows × part scores
+ * per call, at any vocabulary size.
  */
-import { GraphBuilder } from '../graph/builder';
+import { GraphBuilder, type WeightSink } from '../graph/builder';
 import type { Model } from '../model';
 import { DataType } from '../onnx/model';
-import type { ModelSession } from '../runtime/session';
 import type { HostTensor } from '../tensor';
-import { unembedFeed, vocabScores, type LensMode, type Projection, type VocabTop } from './vocab';
+import { vocabScores, type LensMode, type Projection, type VocabTop } from './vocab';
 
-/** Tokens per chunk and rows per call: 2^23 scores (32 MB) per buffer. Measured on the
- * Llama-3.2-1B shape (d 2,048, 2 cores): 256 rows ran 10–25% faster per row than 512 or
- * 1,024 (the scores stay in cache for the reductions), and onnxruntime's TopK cost per
- * score was about twice as high on 8,192-wide chunks as on 32,768-wide ones. */
-export const STREAM_CHUNK = 32768;
+/**
+ * Bytes of Eᵀ per vocabulary part: 65,536 tokens at d_model 2,048. Measured on the
+ * Llama-3.2-1B shape (2 cores), the pre-packed Gemm ran ~4% faster on 65,536-token parts
+ * than on 32,768-token ones; while a part's session is created onnxruntime holds the mapped
+ * part beside its packed copy, so the transient is twice this.
+ */
+export const PART_BYTES = 512 << 20;
+/** Rows per call: 256 × 65,536 scores (64 MB) per buffer; 512 rows were no faster. */
 export const STREAM_ROWS = 256;
 
 const INPUT = 'x';
 const K = 'k';
 const OUT = { topLogits: 'top.logits', topIds: 'top.ids', bottomLogits: 'bottom.logits', bottomIds: 'bottom.ids', max: 'max', sumExp: 'sumexp' };
 
-function streamGraph(model: Model, mode: LensMode): GraphBuilder {
-  const g = new GraphBuilder('ffn-lens:vocab-stream');
+/** A range of token ids. */
+export interface TokenRange {
+  start: number;
+  end: number;
+}
+
+/** The vocabulary in the fewest parts of at most `partBytes` of Eᵀ, of equal size (to a token). */
+export function vocabParts(model: Model, partBytes = PART_BYTES): TokenRange[] {
+  const V = model.config.vocabSize;
+  const most = Math.max(1, Math.floor(partBytes / (4 * model.config.dModel)));
+  const count = Math.ceil(V / most);
+  return Array.from({ length: count }, (_, i) => ({ start: Math.floor((i * V) / count), end: Math.floor(((i + 1) * V) / count) }));
+}
+
+function partGraph(model: Model, mode: LensMode, tokens: TokenRange, sink: WeightSink): GraphBuilder {
+  const g = new GraphBuilder('ffn-lens:vocab-part', undefined, { sink });
   const x = g.input(INPUT, DataType.FLOAT, ['n', model.config.dModel]);
   const k = g.input(K, DataType.INT64, [1]);
-  const scores = vocabScores(g, model, x, mode);
-  for (const [largest, logits, ids] of [[1, OUT.topLogits, OUT.topIds], [0, OUT.bottomLogits, OUT.bottomIds]] as const) {
+  const { bands, bias } = model.unembedRowRange(tokens.start, tokens.end);
+  const rows = g.weightBands('unembed', [tokens.end - tokens.start, model.config.dModel], bands);
+  const scores = vocabScores(g, model, x, mode, { rows, bias: bias && g.weight('unembed.bias', bias) });
+  const side = (largest: 0 | 1, logits: string, ids: string): string => {
     const [v, i] = g.opMulti('TopK', [scores, k], 2, { axis: -1, largest, sorted: 1 });
     g.hook(logits, v);
     g.hook(ids, g.op('Cast', [i], { to: DataType.FLOAT }));
-  }
+    return v;
+  };
+  const top = side(1, OUT.topLogits, OUT.topIds);
+  side(0, OUT.bottomLogits, OUT.bottomIds);
+  // the row's max is its first top logit: no pass of its own over the scores
   const axis = g.constInt([1]);
-  const max = g.op('ReduceMax', [scores, axis], { keepdims: 1 });
+  const max = g.op('Slice', [top, g.constInt([0]), g.constInt([1]), axis]);
   g.hook(OUT.sumExp, g.op('ReduceSum', [g.op('Exp', [g.op('Sub', [scores, max])]), axis], { keepdims: 0 }));
   g.hook(OUT.max, g.op('Squeeze', [max, axis]));
   return g;
 }
 
-/** The model owns the session (and releases it with itself). */
-const sessionFor = (model: Model, mode: LensMode): Promise<ModelSession> => model.analysisSession(`vocab-stream-${mode}`, () => streamGraph(model, mode));
-
 /** Running top-k (or bottom-k) of n rows: logits best first, ties to the lower token id. */
 class RunningSide {
-  readonly logits: Float64Array;
+  private readonly logits: Float32Array;
   readonly ids: Int32Array;
-  private readonly scratchL: Float64Array;
+  private readonly scratchL: Float32Array;
   private readonly scratchI: Int32Array;
 
   constructor(
@@ -57,23 +77,26 @@ class RunningSide {
     private readonly k: number,
     private readonly largest: boolean,
   ) {
-    this.logits = new Float64Array(n * k).fill(largest ? -Infinity : Infinity);
+    this.logits = new Float32Array(n * k).fill(largest ? -Infinity : Infinity);
     this.ids = new Int32Array(n * k).fill(-1);
-    this.scratchL = new Float64Array(k);
+    this.scratchL = new Float32Array(k);
     this.scratchI = new Int32Array(k);
   }
 
-  /** Merges a chunk's sorted kc best per row (ids local to the chunk starting at `offset`). */
-  merge(logits: Float32Array, ids: Float32Array, kc: number, offset: number): void {
+  /**
+   * Merges the sorted kc best per row of rows [row0, row0 + rows) in the part starting at
+   * token `offset` (ids local to the part). Parts come in token order, so the running list
+   * holds lower ids and wins ties.
+   */
+  merge(row0: number, rows: number, logits: Float32Array, ids: Float32Array, kc: number, offset: number): void {
     const { k, largest } = this;
     const better = (a: number, b: number) => (largest ? a > b : a < b);
-    for (let r = 0; r < this.n; r++) {
-      const base = r * k;
+    for (let r = 0; r < rows; r++) {
+      const base = (row0 + r) * k;
       let i = 0;
       let j = 0;
       for (let o = 0; o < k; o++) {
         const c = j < kc ? logits[r * kc + j] : NaN;
-        // the running list holds earlier chunks, i.e. lower ids: it wins ties
         if (j >= kc || (i < k && !better(c, this.logits[base + i]))) {
           this.scratchL[o] = this.logits[base + i];
           this.scratchI[o] = this.ids[base + i++];
@@ -95,42 +118,72 @@ class RunningSide {
   }
 }
 
+/** Scores a block of rows (row `row0` onward) against the current part; see StreamedProjection.part. */
+export type ScoreRows = (x: HostTensor, row0: number) => Promise<void>;
+
 /**
- * Top-k and bottom-k tokens of softmax(x·E) (or of the final-norm lens) for each row of
- * `x`, equal to VocabProjector.project's up to the last bits of the probabilities, which
- * are computed here from float64 sums. k must not exceed the vocabulary.
+ * Top-k and bottom-k tokens of softmax(x·E) (or of the final-norm lens) for n rows fed
+ * in blocks, part after part: equal to VocabProjector.project's up to the last bits of
+ * the probabilities, which are computed here from float64 sums. k must not exceed the
+ * vocabulary.
  */
-export async function projectStreamed(model: Model, x: HostTensor, k: number, opts: { finalNorm?: boolean; signal?: AbortSignal } = {}): Promise<Projection> {
-  const n = x.shape[0];
-  const V = model.config.vocabSize;
-  if (!(Number.isInteger(k) && k >= 1 && k <= V)) throw new Error(`k must be in 1..${V}, got ${k}`);
-  const session = await sessionFor(model, opts.finalNorm ? 'normed' : 'raw');
-  const top = new RunningSide(n, k, true);
-  const bottom = new RunningSide(n, k, false);
-  const max = new Float64Array(n).fill(-Infinity);
-  const sum = new Float64Array(n);
-  const outputs = Object.values(OUT);
-  for (let start = 0; start < V; start += STREAM_CHUNK) {
-    opts.signal?.throwIfAborted();
-    const end = Math.min(V, start + STREAM_CHUNK);
-    const kc = Math.min(k, end - start);
-    const feeds = { ...unembedFeed(model, { start, end }), [INPUT]: x, [K]: BigInt64Array.of(BigInt(kc)) };
-    const out = await session.runFeeds(feeds, outputs);
-    top.merge(out.get(OUT.topLogits)!.data, out.get(OUT.topIds)!.data, kc, start);
-    bottom.merge(out.get(OUT.bottomLogits)!.data, out.get(OUT.bottomIds)!.data, kc, start);
-    const m = out.get(OUT.max)!.data;
-    const s = out.get(OUT.sumExp)!.data;
-    for (let r = 0; r < n; r++) {
-      // the running Σexp is kept relative to the running max
-      if (m[r] > max[r]) {
-        sum[r] = sum[r] * Math.exp(max[r] - m[r]) + s[r];
-        max[r] = m[r];
-      } else sum[r] += s[r] * Math.exp(m[r] - max[r]);
-    }
+export class StreamedProjection {
+  private readonly topSide: RunningSide;
+  private readonly bottomSide: RunningSide;
+  private readonly max: Float64Array;
+  private readonly sum: Float64Array;
+
+  constructor(
+    private readonly model: Model,
+    readonly n: number,
+    readonly k: number,
+    private readonly mode: LensMode,
+  ) {
+    const V = model.config.vocabSize;
+    if (!(Number.isInteger(k) && k >= 1 && k <= V)) throw new Error(`k must be in 1..${V}, got ${k}`);
+    this.topSide = new RunningSide(n, k, true);
+    this.bottomSide = new RunningSide(n, k, false);
+    this.max = new Float64Array(n).fill(-Infinity);
+    this.sum = new Float64Array(n);
   }
-  const lse = max.map((m, r) => m + Math.log(sum[r]));
-  const t = top.top(lse);
-  const maxProb = new Float32Array(n);
-  for (let r = 0; r < n; r++) maxProb[r] = t.probs[r * k];
-  return { top: t, bottom: bottom.top(lse), maxProb };
+
+  /**
+   * Builds the session of one part of the vocabulary and lets `feed` score rows against
+   * it (every row exactly once per part, in any blocks); parts must come in token order.
+   */
+  async part(tokens: TokenRange, feed: (score: ScoreRows) => Promise<void>): Promise<void> {
+    const kc = Math.min(this.k, tokens.end - tokens.start);
+    const kFeed = BigInt64Array.of(BigInt(kc));
+    const outputs = Object.values(OUT);
+    await this.model.withConstSession(
+      (sink) => partGraph(this.model, this.mode, tokens, sink),
+      (session) =>
+        feed(async (x, row0) => {
+          const rows = x.shape[0];
+          if (!(row0 >= 0 && row0 + rows <= this.n)) throw new Error(`rows ${row0}..${row0 + rows} are outside 0..${this.n}`);
+          const out = await session.runFeeds({ [INPUT]: x, [K]: kFeed }, outputs);
+          this.topSide.merge(row0, rows, out.get(OUT.topLogits)!.data, out.get(OUT.topIds)!.data, kc, tokens.start);
+          this.bottomSide.merge(row0, rows, out.get(OUT.bottomLogits)!.data, out.get(OUT.bottomIds)!.data, kc, tokens.start);
+          const m = out.get(OUT.max)!.data;
+          const s = out.get(OUT.sumExp)!.data;
+          for (let r = 0; r < rows; r++) {
+            // the running Σexp is kept relative to the running max
+            const i = row0 + r;
+            if (m[r] > this.max[i]) {
+              this.sum[i] = this.sum[i] * Math.exp(this.max[i] - m[r]) + s[r];
+              this.max[i] = m[r];
+            } else this.sum[i] += s[r] * Math.exp(m[r] - this.max[i]);
+          }
+        }),
+    );
+  }
+
+  /** The projection of every row, once every part has scored every row. */
+  result(): Projection {
+    const lse = this.max.map((m, r) => m + Math.log(this.sum[r]));
+    const top = this.topSide.top(lse);
+    const maxProb = new Float32Array(this.n);
+    for (let r = 0; r < this.n; r++) maxProb[r] = top.probs[r * this.k];
+    return { top, bottom: this.bottomSide.top(lse), maxProb };
+  }
 }

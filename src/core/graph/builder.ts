@@ -16,7 +16,8 @@ export const MS_DOMAIN = 'com.microsoft';
  * memory or in one protobuf (which cannot exceed 2 GB): the ONNX file only points at them.
  */
 export interface WeightSink {
-  write(bytes: Uint8Array): ExternalRef;
+  /** Appends bytes; `continues` places them right after the previous write (a weight written in bands). */
+  write(bytes: Uint8Array, continues?: boolean): ExternalRef;
 }
 
 /** A weight stored outside the protobuf: what the model's analyses read back. */
@@ -109,6 +110,27 @@ export class GraphBuilder {
     this.store(name, DataType.FLOAT, t.shape, bytesOf(t.data));
     // on disk now: a lazily read checkpoint tensor need not stay in memory
     release(t);
+    return name;
+  }
+
+  /**
+   * An fp32 initializer [dims] written band by band (rows of it, in order) to the sink, so
+   * a weight of any size reaches the data file without ever being held whole.
+   */
+  weightBands(name: string, dims: number[], bands: Iterable<Float32Array>): string {
+    const sink = this.root.opts.sink;
+    if (!sink) throw new Error(`weight "${name}" is written in bands, which needs a weight sink`);
+    let first: ExternalRef | undefined;
+    let length = 0;
+    for (const band of bands) {
+      const at = sink.write(bytesOf(band), first !== undefined);
+      first ??= at;
+      length += at.length;
+    }
+    const expected = dims.reduce((a, b) => a * b, 1) * 4;
+    if (!first || length !== expected) throw new Error(`weight "${name}": ${length} bytes written for dims [${dims.join(', ')}]`);
+    this.root.placed.set(name, { external: { ...first, length } });
+    this.declare(name, DataType.FLOAT, dims, name);
     return name;
   }
 

@@ -16,6 +16,7 @@ import { tryWriteFileAtomic, writeFileAtomic } from '../io/atomic';
 import { forEachChunk, openRegularFile } from '../load/fileSource';
 import type { ExternalRef } from '../onnx/model';
 import type { StoredTensor, WeightSink } from './builder';
+import { DataFileSink } from './dataFile';
 import type { GraphInfo } from './contract';
 import type { Precision } from './quantize';
 
@@ -147,44 +148,28 @@ export function removeGraphEntry(entry: GraphEntry): void {
   for (const f of [entry.record, entry.onnx, entry.data]) fs.rmSync(f, { force: true });
 }
 
-/** Offsets in the data file are page-aligned so onnxruntime may map weights in place. */
-const ALIGN = 4096;
-
 /**
  * Streams weights into an entry's data file (a temporary name until `commit`), hashing
  * it as it goes so the file is never read back to checksum it.
  */
 export class GraphEntryWriter implements WeightSink {
   private readonly tmp: string;
-  private readonly fd: number;
-  private size = 0;
+  private readonly data: DataFileSink;
   private readonly hash = createHash('sha256');
 
   constructor(readonly entry: GraphEntry) {
     fs.mkdirSync(path.dirname(entry.data), { recursive: true });
     this.tmp = `${entry.data}.tmp-${process.pid}-${Date.now()}`;
-    // exclusive: never follow or reuse something already there
-    this.fd = fs.openSync(this.tmp, 'wx', 0o644);
+    this.data = new DataFileSink(this.tmp, path.basename(entry.data), (b) => this.hash.update(b));
   }
 
-  private append(bytes: Uint8Array): void {
-    for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(this.fd, bytes, done, bytes.byteLength - done, this.size + done);
-    this.size += bytes.byteLength;
-    this.hash.update(bytes);
-  }
-
-  write(bytes: Uint8Array): ExternalRef {
-    const pad = (ALIGN - (this.size % ALIGN)) % ALIGN;
-    if (pad) this.append(new Uint8Array(pad));
-    const offset = this.size;
-    this.append(bytes);
-    return { location: path.basename(this.entry.data), offset, length: bytes.byteLength };
+  write(bytes: Uint8Array, continues?: boolean): ExternalRef {
+    return this.data.write(bytes, continues);
   }
 
   /** Makes the entry whole: data file, protobuf, then the record that vouches for both. */
   commit(onnx: readonly Uint8Array[], info: GraphInfo, tensors: readonly StoredTensor[]): void {
-    fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
+    this.data.close(true);
     fs.renameSync(this.tmp, this.entry.data);
     writeFileAtomic(this.entry.onnx, onnx);
     const h = createHash('sha256');
@@ -193,7 +178,7 @@ export class GraphEntryWriter implements WeightSink {
       h.update(c);
       size += c.byteLength;
     }
-    const files = { onnx: { size, sha256: h.digest('hex') }, data: { size: this.size, sha256: this.hash.digest('hex') } };
+    const files = { onnx: { size, sha256: h.digest('hex') }, data: { size: this.data.size, sha256: this.hash.digest('hex') } };
     const record: GraphRecord = { info, tensors: [...tensors], files };
     writeFileAtomic(this.entry.record, [JSON.stringify(record)]);
   }
@@ -201,9 +186,9 @@ export class GraphEntryWriter implements WeightSink {
   /** Drops a half-written entry. */
   abort(): void {
     try {
-      fs.closeSync(this.fd);
+      this.data.close(false);
     } catch {
-      // already closed by a failed commit
+      // a failed commit's close: the file goes all the same
     }
     fs.rmSync(this.tmp, { force: true });
     removeGraphEntry(this.entry);

@@ -94,18 +94,59 @@ export class StoredWeights {
    * the stored rows already are the transpose's; each is dequantized as `row` reads it.
    */
   transposed(name: string): HostTensor {
-    const q = this.byName.get(`${name}.q8`);
-    if (q) {
-      const [n] = q.dims;
-      const d = q.K!;
-      const out = new Float32Array(n * d);
-      for (let j = 0; j < n; j++) out.set(this.row(name, j), j * d);
-      return { data: out, shape: [n, d] };
+    const { n, d } = this.transposedShape(name);
+    const out = new Float32Array(n * d);
+    let at = 0;
+    for (const band of this.transposedBands(name, 0, n)) {
+      out.set(band, at);
+      at += band.length;
     }
-    // stored as the transpose already (a tied unembedding): read as it is
-    if (this.byName.get(name)?.transposed) return this.asStored(name);
+    return { data: out, shape: [n, d] };
+  }
+
+  /** [n, d] of a [d, n] matrix's transpose, however it is stored. */
+  private transposedShape(name: string): { n: number; d: number } {
+    const q = this.byName.get(`${name}.q8`);
+    if (q) return { n: q.dims[0], d: q.K! };
+    const t = this.byName.get(name);
+    if (t?.transposed) return { n: t.dims[0], d: t.dims[1] };
+    const { d, n } = this.matrix(name);
+    return { n, d };
+  }
+
+  /**
+   * Rows [start, end) of `transposed(name)`, in bands of at most BAND_BYTES: a range of
+   * tokens of the unembedding, read without the rest of the matrix.
+   */
+  *transposedBands(name: string, start: number, end: number): Generator<Float32Array> {
+    const { n, d } = this.transposedShape(name);
+    if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= n)) throw new Error(`rows ${start}..${end} of "${name}" are outside 0..${n}`);
+    const quantized = this.byName.has(`${name}.q8`);
+    const t = this.byName.get(name);
+    const band = Math.max(1, Math.floor(BAND_BYTES / (d * 4)));
+    for (let r0 = start; r0 < end; r0 += band) {
+      const rows = Math.min(band, end - r0);
+      if (quantized) {
+        const out = new Float32Array(rows * d);
+        for (let r = 0; r < rows; r++) out.set(this.row(name, r0 + r), r * d);
+        yield out;
+      } else if (t?.transposed) {
+        const bytes = this.src.read(t.offset + r0 * d * 4, rows * d * 4);
+        yield new Float32Array(bytes.buffer, bytes.byteOffset, rows * d);
+      } else yield this.columnBand(name, r0, rows);
+    }
+  }
+
+  /** Columns [c0, c0 + cols) of an fp32 [d, n] matrix, as cols rows of d values. */
+  private columnBand(name: string, c0: number, cols: number): Float32Array {
     const { d, n, offset } = this.matrix(name);
-    return this.transposeBands(offset, d, n);
+    const out = new Float32Array(cols * d);
+    for (let i = 0; i < d; i++) {
+      const bytes = this.src.read(offset + (i * n + c0) * 4, cols * 4);
+      const f = new Float32Array(bytes.buffer, bytes.byteOffset, cols);
+      for (let c = 0; c < cols; c++) out[c * d + i] = f[c];
+    }
+    return out;
   }
 
   /** The transpose [cols, rows] of the fp32 [rows, cols] matrix at `offset`, read in bands of rows. */

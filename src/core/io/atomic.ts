@@ -32,9 +32,14 @@ export function removeStaleTemps(dir: string): void {
   }
 }
 
+/** A fresh temporary name beside `file`, of the form removeStaleTemps recognises. */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${counter++}`);
+}
+
 /** Writes `chunks` to `file` atomically; throws an Error naming the file and the cause. */
 export function writeFileAtomic(file: string, chunks: readonly (Uint8Array | string)[]): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${counter++}`);
+  const tmp = tempPathFor(file);
   try {
     // 'wx' = O_CREAT | O_EXCL: fails on anything already there, a symlink included
     const fd = fs.openSync(tmp, 'wx', 0o644);
