@@ -169,6 +169,7 @@ test('the value table scored in several vocabulary parts equals the one-part tab
       const progress: string[] = [];
       const parts = await computeValueTable(m, { k, partBytes: 40_000 * 64 * 4, batchSize: 40, onProgress: (p) => progress.push(`${p.part}/${p.parts}`) });
       assert.deepEqual([...new Set(progress)], ['0/4', '1/4', '2/4', '3/4']);
+      await assert.rejects(computeValueTable(m, { k, partBytes: 100 }), /partBytes must be at least one token's row of Eᵀ \(256 bytes\), got 100/);
       assert.deepEqual(fs.readdirSync(cacheDir, { recursive: true }).sort(), before, 'no temporary graph files are left');
       assert.deepEqual(parts.data.topIds, whole.data.topIds, `top ids (untied ${untied})`);
       assert.deepEqual(parts.data.bottomIds, whole.data.bottomIds, `bottom ids (untied ${untied})`);

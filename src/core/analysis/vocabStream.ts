@@ -37,7 +37,9 @@ export interface TokenRange {
 /** The vocabulary in the fewest parts of at most `partBytes` of Eᵀ, of equal size (to a token). */
 export function vocabParts(model: Model, partBytes = PART_BYTES): TokenRange[] {
   const V = model.config.vocabSize;
-  const most = Math.max(1, Math.floor(partBytes / (4 * model.config.dModel)));
+  const row = 4 * model.config.dModel;
+  if (!(partBytes >= row)) throw new Error(`partBytes must be at least one token's row of Eᵀ (${row} bytes), got ${partBytes}`);
+  const most = Math.floor(partBytes / row);
   const count = Math.ceil(V / most);
   return Array.from({ length: count }, (_, i) => ({ start: Math.floor((i * V) / count), end: Math.floor(((i + 1) * V) / count) }));
 }
