@@ -27,12 +27,8 @@ export async function openTempGraph<T>(dir: string, build: (sink: WeightSink) =>
     } finally {
       sink.close(false);
     }
-    const fd = fs.openSync(onnx, 'wx', 0o644);
-    try {
-      for (const part of builder.serialize(BUILDER_VERSION)) fs.writeSync(fd, part);
-    } finally {
-      fs.closeSync(fd);
-    }
+    // exclusive, like the data file; the protobuf is small (the weights are external)
+    fs.writeFileSync(onnx, Buffer.concat(builder.serialize(BUILDER_VERSION)), { flag: 'wx', mode: 0o644 });
     return await open(onnx, builder);
   } finally {
     fs.rmSync(onnx, { force: true });
